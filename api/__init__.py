@@ -1,0 +1,84 @@
+"""The HTTP API under /v1: JSON in, JSON or RFC 9457 problem+json out."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from .cases import bp as cases_bp
+from .openapi import build_spec, render_docs, operation
+from .problems import Problem, problem_response
+from .schemas import HealthOut
+
+__all__ = ["register_api", "Problem"]
+
+API_VERSION = "1.0.0"
+
+
+def _root_blueprint() -> Blueprint:
+    bp = Blueprint("root", __name__)
+
+    @bp.get("/healthz")
+    @operation("Liveness and database check", tags=("service",), responses={200: HealthOut, 503: HealthOut})
+    def healthz():
+        ok = current_app.extensions["recouvre"].db.ping()
+        return ({"status": "ok"}, 200) if ok else ({"status": "unavailable"}, 503)
+
+    @bp.get("/v1/openapi.json")
+    def openapi_json():
+        return current_app.extensions["recouvre_spec"]()
+
+    @bp.get("/v1/docs")
+    def docs():
+        return Response(render_docs(current_app.extensions["recouvre_spec"]()), mimetype="text/html")
+
+    return bp
+
+
+def register_api(app: Flask) -> None:
+    app.register_blueprint(_root_blueprint())
+    v1 = Blueprint("v1", __name__, url_prefix="/v1")
+    v1.register_blueprint(cases_bp)
+    for extra in _extra_blueprints():
+        v1.register_blueprint(extra)
+    app.register_blueprint(v1)
+
+    cache: dict = {}
+
+    def spec():
+        if "spec" not in cache:
+            cache["spec"] = build_spec(app, title="Recouvre API", version=API_VERSION)
+            cache["spec"]["paths"] = {k: v for k, v in cache["spec"]["paths"].items()
+                                      if k.startswith("/v1") or k == "/healthz"}
+        return cache["spec"]
+    app.extensions["recouvre_spec"] = spec
+
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem):
+        return exc.response(instance=request.path)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if request.path.startswith("/v1") or request.path == "/healthz":
+            headers = {"Allow": exc.valid_methods and ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
+            return problem_response(exc.code or 500, exc.name, exc.description, headers=headers, instance=request.path)
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(500, "Internal error", "the error was logged", instance=request.path)
+
+
+def _extra_blueprints() -> list[Blueprint]:
+    """Blueprints of the other capabilities (claims, documents, mailings…), registered when present."""
+    import importlib
+    out = []
+    for name in ("api.claims", "api.documents", "api.signatures", "api.mailings", "api.webhooks", "api.proofs"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        out.append(module.bp)
+    return out

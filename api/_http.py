@@ -1,0 +1,168 @@
+"""Request plumbing shared by the API views: authentication, permissions, JSON bodies,
+idempotency keys and the write transaction that makes a request all-or-nothing."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Response, current_app, g, request
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from accounts import Principal, allowed, authenticate
+from casefiles.errors import Conflict, DomainError, InvalidInput, NotFound, Unprocessable
+from persistence.tables import idempotency_keys
+
+from .problems import Problem
+
+__all__ = ["container", "principal", "require", "json_body", "json_response", "run_write", "run_read",
+           "authenticate_request", "domain_problem"]
+
+
+def container():
+    return current_app.extensions["recouvre"]
+
+
+def authenticate_request() -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "Authentication required", "send Authorization: Bearer <API key>",
+                      headers={"WWW-Authenticate": 'Bearer realm="recouvre"'})
+    token = token.strip()
+    c = container()
+    found = c.key_cache.get(token)
+    if found is None:
+        with c.db.read() as conn:
+            found = authenticate(conn, token)
+        if found is None:
+            raise Problem(401, "Unknown API key", "the key is unknown or revoked",
+                          headers={"WWW-Authenticate": 'Bearer realm="recouvre", error="invalid_token"'})
+        c.key_cache.put(token, found)
+    return found
+
+
+def principal() -> Principal:
+    p = getattr(g, "principal", None)
+    if p is None:
+        p = g.principal = authenticate_request()
+    return p
+
+
+def require(permission: str) -> Principal:
+    p = principal()
+    if not allowed(p.role, permission):
+        raise Problem(403, "Forbidden", f"the role {p.role!r} may not do this ({permission})")
+    return p
+
+
+def json_body() -> Any:
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise Problem(415, "Unsupported media type", "send the body as application/json")
+    raw = request.get_data(cache=True)
+    try:
+        # Fractional JSON numbers stay exact (Decimal) and are then refused where a string is due.
+        return json.loads(raw, parse_float=Decimal)
+    except ValueError as exc:
+        raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    resp = Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype="application/json")
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def domain_problem(exc: DomainError) -> Problem:
+    if isinstance(exc, InvalidInput):
+        return Problem(422, "Invalid input", exc.detail, errors=[e.to_dict() for e in exc.errors])
+    if isinstance(exc, NotFound):
+        return Problem(404, "Not found", exc.detail)
+    if isinstance(exc, Conflict):
+        return Problem(409, "Conflict", exc.detail)
+    if isinstance(exc, Unprocessable):
+        return Problem(422, "Unprocessable request", exc.detail, errors=[], **exc.extra)
+    return Problem(400, exc.title, exc.detail)
+
+
+def _request_fingerprint() -> str:
+    raw = request.get_data(cache=True)
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        body = raw
+    h = hashlib.sha256()
+    h.update(f"{request.method} {request.path}?{request.query_string.decode()}\n".encode())
+    h.update(body)
+    return h.hexdigest()
+
+
+def _replay(row: Mapping[str, Any], fingerprint: str) -> Response:
+    if row["request_hash"] != fingerprint:
+        raise Problem(409, "Idempotency key reused", "this Idempotency-Key was used with a different request")
+    resp = Response(row["response_body"], status=row["status_code"])
+    for k, v in row["response_headers"].items():
+        resp.headers[k] = v
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+Effect = Callable[[Connection, Principal], tuple[int, Any, Mapping[str, str]] | Response]
+
+
+def run_write(effect: Effect, permission: str) -> Response:
+    """Runs `effect` in one transaction with its idempotency record; nothing is kept on failure."""
+    p = require(permission)
+    key = request.headers.get("Idempotency-Key")
+    c = container()
+    fingerprint = _request_fingerprint() if key else ""
+    if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
+        raise Problem(400, "Invalid Idempotency-Key", "the key must be 1 to 255 printable characters")
+    if key:
+        with c.db.read() as conn:
+            row = conn.execute(select(idempotency_keys).where(idempotency_keys.c.tenant_id == p.tenant_id,
+                                                              idempotency_keys.c.key == key)).mappings().first()
+        if row:
+            return _replay(row, fingerprint)
+    try:
+        with c.db.write() as conn:
+            result = effect(conn, p)
+            resp = result if isinstance(result, Response) else json_response(*result)
+            if key and resp.status_code < 500:
+                headers = {k: v for k, v in resp.headers.items() if k in ("Content-Type", "Location")}
+                conn.execute(insert(idempotency_keys).values(
+                    tenant_id=p.tenant_id, key=key, request_hash=fingerprint, status_code=resp.status_code,
+                    response_body=resp.get_data(), response_headers=headers, created_at=_utcnow()))
+    except DomainError as exc:
+        raise domain_problem(exc) from None
+    except IntegrityError:
+        if key:
+            with c.db.read() as conn:
+                row = conn.execute(select(idempotency_keys).where(idempotency_keys.c.tenant_id == p.tenant_id,
+                                                                  idempotency_keys.c.key == key)).mappings().first()
+            if row:
+                return _replay(row, fingerprint)
+        raise Problem(409, "Conflict", "a concurrent request changed the same resource; retry") from None
+    except OperationalError as exc:
+        current_app.logger.warning("database unavailable: %s", exc)
+        raise Problem(503, "Database unavailable", "retry later", headers={"Retry-After": "2"}) from None
+    return resp
+
+
+def run_read(fn: Callable[[Connection, Principal], Any], permission: str) -> Any:
+    p = require(permission)
+    try:
+        with container().db.read() as conn:
+            return fn(conn, p)
+    except DomainError as exc:
+        raise domain_problem(exc) from None
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
