@@ -30,7 +30,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==0.13.9
 	$(UV) pip sync -q --python $(PY) requirements.lock
-	$(UV) pip install -q --python $(PY) --no-deps -e .
+	$(UV) pip install -q --python $(PY) --no-deps --config-settings editable_mode=compat -e .
 	@touch $(STAMP)
 
 lock:

@@ -121,9 +121,15 @@ def build_spec(app: Flask, *, title: str, version: str, prefix: str = "/") -> di
                                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}})
             if params:
                 op["parameters"] = params
+            responses = dict(doc.responses)
+            if method == "POST":
+                for code, desc in ((400, "Malformed request or Idempotency-Key"),
+                                   (409, "Conflict, or Idempotency-Key reused with another request"),
+                                   (503, "Database unavailable; retry")):
+                    responses.setdefault(code, (desc, ProblemOut, "application/problem+json"))
             if doc.body is not None:
                 op["requestBody"] = {"required": True, "content": {doc.body_media: {"schema": _schema_ref(doc.body)}}}
-            for code, (desc, schema, media) in sorted(doc.responses.items()):
+            for code, (desc, schema, media) in sorted(responses.items()):
                 entry: dict[str, Any] = {"description": desc}
                 ref = _schema_ref(schema)
                 if ref is not None:

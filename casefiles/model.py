@@ -55,8 +55,8 @@ def _amount(v: str) -> Decimal:
 # Amounts travel as JSON strings ("4800.00"): a JSON number would go through a binary float.
 AmountStr = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{1,12}(\.\d{1,2})?$"),
-    Field(description="Amount in euros as a string with at most two decimals, e.g. \"1234.56\"",
+    StringConstraints(pattern=r"^(0*[1-9]\d{0,11}(\.\d{1,2})?|0+\.(0[1-9]|[1-9]\d?))$"),
+    Field(description="Amount in euros, greater than zero, as a string with at most two decimals, e.g. \"1234.56\"",
           examples=["1234.56"]),
 ]
 PositiveAmount = Annotated[AmountStr, AfterValidator(_amount)]
@@ -105,7 +105,15 @@ class ReminderChannel(str, Enum):
 
 
 class Address(_Strict):
-    """A postal address per NF Z10-011: at most 6 lines of 38 characters with the locality."""
+    """A postal address per NF Z10-011: at most 6 lines of 38 characters with the locality.
+
+    Name, up to 4 lines here, then "CODE POSTAL LOCALITÉ": 6 lines at most.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "if": {"properties": {"country": {"const": "FR"}}},
+        "then": {"properties": {"postal_code": {"pattern": "^[0-9]{5}$"}}},
+    })
 
     lines: Annotated[list[AddressLine], Field(min_length=1, max_length=4)]
     postal_code: Annotated[str, StringConstraints(min_length=1, max_length=10)]
@@ -121,8 +129,9 @@ class Representative(_Strict):
 class _Party(_Strict):
     name: Text
     legal_form: ShortText | None = None
-    siren: str | None = Field(default=None, description="9 digits, Luhn check")
-    siret: str | None = Field(default=None, description="14 digits, Luhn check (La Poste exception)")
+    siren: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] | None = Field(default=None, description="9 digits, Luhn check")
+    siret: Annotated[str, StringConstraints(pattern=r"^\d{14}$")] | None = Field(
+        default=None, description="14 digits, Luhn check (La Poste exception)")
     vat_number: str | None = None
     email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     phone: Annotated[str, StringConstraints(max_length=32, pattern=r"^\+?[0-9 ().-]{6,31}$")] | None = None
@@ -234,6 +243,16 @@ _FRIENDLY = {
     "extra_forbidden": "unknown field",
     "missing": "required field is missing",
 }
+_PATTERN_MESSAGES = {
+    "amount": 'amount must be a string greater than zero with at most two decimals, e.g. "1234.56"',
+    "annual_rate": 'annual_rate must be a percentage string, e.g. "12.15"',
+    "siren": "SIREN must be 9 digits",
+    "siret": "SIRET must be 14 digits",
+    "reference": "reference: letters, digits, '.', '_', '/', '-' (64 characters at most)",
+    "country": "country must be an ISO 3166 two-letter code in capitals, e.g. FR",
+    "email": "not a valid e-mail address",
+    "phone": "not a valid phone number",
+}
 
 
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
@@ -241,8 +260,8 @@ def validation_errors(exc: ValidationError, prefix: str = "") -> list[FieldError
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         msg = _FRIENDLY.get(err["type"], err["msg"])
-        if err["type"] == "string_pattern_mismatch" and "amount" in str(loc[-1:]):
-            msg = 'amount must be a string with at most two decimals, e.g. "1234.56"'
+        if err["type"] == "string_pattern_mismatch":
+            msg = _PATTERN_MESSAGES.get(str(loc[-1]) if loc else "", msg)
         out.append(FieldError(prefix + _pointer(loc), msg))
     return out
 
