@@ -34,6 +34,28 @@ class Container:
                             RetentionPolicy.from_env(self.settings.environ))
 
     @cached_property
+    def queue(self):
+        from jobs import CeleryQueue, EmbeddedQueue
+        if self.settings.embedded_queue:
+            return EmbeddedQueue()
+        from app import make_celery
+        return CeleryQueue(make_celery(self.settings.broker_url))
+
+    @cached_property
+    def secret_key(self) -> str:
+        """Session-cookie secret: configured, or generated once and kept in the data directory."""
+        if self.settings.secret_key:
+            return self.settings.secret_key
+        path = self.settings.data_dir / "secret_key"
+        if not path.exists():
+            import os
+            import secrets
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    @cached_property
     def rates(self):
         from law import load_rate_book
         return load_rate_book(self.settings.data_dir / "rates")

@@ -14,7 +14,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-__all__ = ["metadata", "tenants", "api_keys", "cases", "ledger_events", "idempotency_keys", "evidence",
+__all__ = ["metadata", "tenants", "api_keys", "cases", "ledger_events", "idempotency_keys", "evidence", "jobs",
+           "job_effects", "documents", "mailings", "mailing_events", "inbound_hook_events", "webhook_subscriptions",
+           "outbound_events", "webhook_deliveries", "users", "ledger_timestamps",
            "UTCDateTime", "Json"]
 
 metadata = MetaData(naming_convention={
@@ -128,5 +130,158 @@ evidence = Table(
     Column("archive_key", String(512), nullable=False),
     Column("version_id", String(255)),
     Column("document_date", Date),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# --- jobs, documents, registered mail, webhooks, users, ledger timestamps -------------------
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), nullable=True),
+    Column("case_id", String(36), nullable=True),
+    Column("kind", String(48), nullable=False),
+    Column("status", String(16), nullable=False),          # queued | running | done | failed
+    Column("payload", Json, nullable=False),
+    Column("result", Json),
+    Column("checkpoints", Json, nullable=False),           # step name -> output; lets a retried job resume
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("run_after", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index("ix_jobs_status_run_after", "status", "run_after"),
+)
+
+job_effects = Table(
+    "job_effects", metadata,
+    Column("marker", String(120), primary_key=True),
+    Column("job_id", String(36), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+documents = Table(
+    "documents", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), nullable=False),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(48), nullable=False),
+    Column("status", String(16), nullable=False),          # pending | ready | failed
+    Column("params", Json, nullable=False),
+    Column("job_id", String(36)),
+    Column("sha256", String(64)),
+    Column("pdf_key", String(512)),
+    Column("pdf_version", String(255)),
+    Column("docx_key", String(512)),
+    Column("zip_key", String(512)),
+    Column("zip_sha256", String(64)),
+    Column("signature", Json),
+    Column("warnings", Json, nullable=False),
+    Column("error", Json),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+mailings = Table(
+    "mailings", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), nullable=False),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("document_id", String(36), ForeignKey("documents.id"), nullable=False),
+    Column("service", String(8), nullable=False),           # lrar | lre
+    Column("level", String(4), nullable=False),             # R1 | R2 | R3
+    Column("provider", String(32), nullable=False),
+    Column("tracking_number", String(32)),
+    Column("status", String(24), nullable=False),
+    Column("payment_days", Integer, nullable=False),
+    Column("effective_date", Date),
+    Column("deadline", Date),
+    Column("deposited_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_mailings_tenant_status", "tenant_id", "status", "created_at"),
+    Index("ix_mailings_tracking", "tracking_number"),
+)
+
+mailing_events = Table(
+    "mailing_events", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("mailing_id", String(36), ForeignKey("mailings.id"), nullable=False),
+    Column("dedupe_key", String(200), nullable=False),
+    Column("type", String(24), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("raw", Json),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("mailing_id", "dedupe_key"),
+)
+
+inbound_hook_events = Table(
+    "inbound_hook_events", metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("event_id", String(200), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", Json, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+outbound_events = Table(
+    "outbound_events", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), nullable=False),
+    Column("type", String(48), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_outbound_events_tenant_seq", "tenant_id", "seq"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("subscription_id", String(36), ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column("status", String(16), nullable=False),           # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("event_id", "subscription_id"),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), nullable=False),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("display_name", String(120)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+)
+
+ledger_timestamps = Table(
+    "ledger_timestamps", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("token", LargeBinary, nullable=False),
+    Column("tsa_url", String(500), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,116 @@
+"""Running one job: find its handler, give it checkpoints, record the outcome."""
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import _store
+from ._store import Job
+
+__all__ = ["handler", "HANDLERS", "JobContext", "TransientError", "PermanentError", "execute", "JobSpec"]
+
+log = logging.getLogger("recouvre.jobs")
+
+
+class TransientError(Exception):
+    """Worth retrying later (network, TSA, S3, a busy converter)."""
+
+
+class PermanentError(Exception):
+    """Retrying cannot help (poison input); `details` is kept with the failure."""
+
+    def __init__(self, message: str, **details: Any):
+        super().__init__(message)
+        self.details = {"message": message, **details}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    fn: Callable[[JobContext], Mapping[str, Any] | None]
+    lease_seconds: float = 300
+    on_failure: Callable[[JobContext, dict], None] | None = None
+    backoff_base: float = 2.0
+
+
+HANDLERS: dict[str, JobSpec] = {}
+
+
+def handler(kind: str, *, lease_seconds: float = 300, backoff_base: float = 2.0,
+            on_failure: Callable[[JobContext, dict], None] | None = None):
+    """Registers a job kind; `on_failure` runs once when the job fails for good."""
+    def deco(fn):
+        HANDLERS[kind] = JobSpec(fn, lease_seconds, on_failure, backoff_base)
+        return fn
+    return deco
+
+
+class JobContext:
+    def __init__(self, container, job: Job):
+        self.container, self.job = container, job
+        self._checkpoints = dict(job.checkpoints)
+
+    @property
+    def payload(self) -> Mapping[str, Any]:
+        return self.job.payload
+
+    def checkpoint(self, name: str, compute: Callable[[], Any]) -> Any:
+        """Runs `compute` once per job, even across crashes: its JSON output is committed first."""
+        if name in self._checkpoints:
+            return self._checkpoints[name]
+        value = compute()
+        _store.save_checkpoint(self.container.db, self.job.id, name, value)
+        self._checkpoints[name] = value
+        return value
+
+
+def _load_handlers() -> None:
+    from . import handlers  # noqa: F401 - registers the built-in job kinds
+
+
+def execute(container, job_id: str | None = None) -> bool:
+    """Claims and runs one job. Answers False when nothing was runnable."""
+    _load_handlers()
+    job = _store.claim(container.db, job_id=job_id,
+                       lease_for=lambda kind: HANDLERS[kind].lease_seconds if kind in HANDLERS else 300)
+    if job is None:
+        return False
+    spec = HANDLERS.get(job.kind)
+    ctx = JobContext(container, job)
+    if spec is None:
+        with container.db.write() as conn:
+            _store.fail(conn, job.id, f"no handler for job kind {job.kind!r}")
+        return True
+    try:
+        result = spec.fn(ctx)
+    except PermanentError as exc:
+        _finish_failed(container, ctx, spec, exc.details)
+    except Exception as exc:  # noqa: BLE001 - anything unexpected is retried, then capped
+        transient = isinstance(exc, TransientError)
+        message = f"{type(exc).__name__}: {exc}"
+        log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, message,
+                    exc_info=not transient)
+        backoff = spec.backoff_base * (2 ** (job.attempts - 1))
+        if _store.retry_or_fail(container.db, job, message, backoff):
+            _finish_failed(container, ctx, spec, {"message": message, "attempts": job.attempts,
+                                                  "trace": traceback.format_exc(limit=3)}, already=True)
+        else:
+            container.queue.dispatch(job.id, delay=backoff)
+    else:
+        with container.db.write() as conn:
+            _store.complete(conn, job.id, result)
+    return True
+
+
+def _finish_failed(container, ctx: JobContext, spec: JobSpec, details: dict, already: bool = False) -> None:
+    with container.db.write() as conn:
+        if not already:
+            _store.fail(conn, ctx.job.id, details.get("message", "failed"))
+    if spec.on_failure:
+        try:
+            spec.on_failure(ctx, details)
+        except Exception:  # noqa: BLE001
+            log.exception("failure hook of job %s failed", ctx.job.id)
+

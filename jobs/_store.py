@@ -1,0 +1,145 @@
+"""The job table is the source of truth; brokers only carry wake-up calls.
+
+A job is claimed by one atomic UPDATE that sets a lease. A worker that dies (SIGKILL, OOM)
+leaves a running job whose lease expires; the sweeper puts it back in the queue. Steps record
+their outputs as checkpoints, so a resumed job skips what was already done (never signs or
+archives twice).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from persistence.database import Database
+from persistence.tables import jobs
+
+__all__ = ["Job", "enqueue", "claim", "complete", "retry_or_fail", "fail", "sweep", "get_job", "save_checkpoint",
+           "utcnow", "runnable_ids"]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    tenant_id: str | None
+    case_id: str | None
+    payload: Mapping[str, Any]
+    checkpoints: Mapping[str, Any]
+    attempts: int
+    max_attempts: int
+    status: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Job:
+        return cls(row["id"], row["kind"], row["tenant_id"], row["case_id"], row["payload"],
+                   row["checkpoints"] or {}, row["attempts"], row["max_attempts"], row["status"])
+
+
+def enqueue(conn: Connection, kind: str, payload: Mapping[str, Any], *, tenant_id: str | None = None,
+            case_id: str | None = None, max_attempts: int = 5, run_after: dt.datetime | None = None,
+            job_id: str | None = None) -> str:
+    """Adds a job inside the caller's transaction: it exists if and only if the caller commits."""
+    moment = utcnow()
+    jid = job_id or str(uuid.uuid4())
+    conn.execute(insert(jobs).values(
+        id=jid, tenant_id=tenant_id, case_id=case_id, kind=kind, status="queued", payload=dict(payload),
+        checkpoints={}, attempts=0, max_attempts=max_attempts, run_after=run_after or moment,
+        created_at=moment, updated_at=moment))
+    return jid
+
+
+def claim(db: Database, *, job_id: str | None = None,
+          lease_for: Callable[[str], float] = lambda kind: 300) -> Job | None:
+    """Takes one runnable job (that one, or the oldest) and leases it for its kind's lease time."""
+    moment = utcnow()
+    with db.write() as conn:
+        runnable = and_(jobs.c.status == "queued", jobs.c.run_after <= moment)
+        pick = select(jobs.c.id, jobs.c.kind).where(runnable)
+        pick = pick.where(jobs.c.id == job_id) if job_id else \
+            pick.order_by(jobs.c.run_after, jobs.c.created_at).limit(1)
+        if not db.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        found = conn.execute(pick).first()
+        if found is None:
+            return None
+        job_id = found.id
+        lease = moment + dt.timedelta(seconds=lease_for(found.kind))
+        done = conn.execute(update(jobs).where(jobs.c.id == job_id, runnable).values(
+            status="running", attempts=jobs.c.attempts + 1, lease_until=lease, updated_at=moment))
+        if done.rowcount != 1:
+            return None
+        row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
+        return Job.from_row(row)
+
+
+def save_checkpoint(db: Database, job_id: str, name: str, value: Any) -> None:
+    with db.write() as conn:
+        row = conn.execute(select(jobs.c.checkpoints).where(jobs.c.id == job_id).with_for_update()).first()
+        checkpoints = dict(row.checkpoints or {})
+        checkpoints[name] = value
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(checkpoints=checkpoints, updated_at=utcnow()))
+
+
+def complete(conn: Connection, job_id: str, result: Mapping[str, Any] | None) -> None:
+    moment = utcnow()
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+        status="done", result=dict(result or {}), lease_until=None, updated_at=moment, finished_at=moment,
+        last_error=None))
+
+
+def fail(conn: Connection, job_id: str, error: str) -> None:
+    moment = utcnow()
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+        status="failed", last_error=error[:4000], lease_until=None, updated_at=moment, finished_at=moment))
+
+
+def retry_or_fail(db: Database, job: Job, error: str, backoff: float) -> bool:
+    """Requeues with a delay while attempts remain; answers whether the job failed for good."""
+    with db.write() as conn:
+        if job.attempts >= job.max_attempts:
+            fail(conn, job.id, f"gave up after {job.attempts} attempts: {error}")
+            return True
+        conn.execute(update(jobs).where(jobs.c.id == job.id).values(
+            status="queued", last_error=error[:4000], lease_until=None,
+            run_after=utcnow() + dt.timedelta(seconds=backoff), updated_at=utcnow()))
+        return False
+
+
+def sweep(db: Database) -> tuple[list[str], list[str]]:
+    """Requeues running jobs whose worker vanished; fails those out of attempts.
+
+    Answers (requeued ids, failed ids) so the caller can re-dispatch the requeued ones.
+    """
+    moment = utcnow()
+    with db.write() as conn:
+        stale = conn.execute(select(jobs.c.id, jobs.c.attempts, jobs.c.max_attempts).where(
+            jobs.c.status == "running", jobs.c.lease_until < moment)).all()
+        requeued, failed = [], []
+        for jid, attempts, max_attempts in stale:
+            if attempts >= max_attempts:
+                fail(conn, jid, f"worker lost {attempts} times")
+                failed.append(jid)
+            else:
+                conn.execute(update(jobs).where(jobs.c.id == jid, jobs.c.status == "running").values(
+                    status="queued", lease_until=None, run_after=moment, updated_at=moment,
+                    last_error="worker lost; requeued by the sweeper"))
+                requeued.append(jid)
+    return requeued, failed
+
+
+def get_job(conn: Connection, job_id: str) -> Mapping[str, Any] | None:
+    return conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+
+
+def runnable_ids(conn: Connection, limit: int = 100) -> list[str]:
+    return list(conn.execute(select(jobs.c.id).where(
+        jobs.c.status == "queued", jobs.c.run_after <= utcnow()).order_by(jobs.c.run_after).limit(limit)).scalars())

@@ -1,0 +1,235 @@
+"""Durable jobs: the embedded runner, retries, the sweeper, and real Celery workers on Redis."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from jobs import EmbeddedRunner, execute, get_job, handler, sweep, enqueue, TransientError, PermanentError
+from jobs._store import utcnow
+from persistence.tables import job_effects, jobs as jobs_table
+from tests.conftest import REDIS_URL, service_missing
+
+ROOT = Path(__file__).resolve().parents[2]
+CALLS: dict[str, int] = {}
+
+
+@handler("test.flaky", backoff_base=0.05)
+def _flaky(ctx):
+    CALLS[ctx.payload["k"]] = CALLS.get(ctx.payload["k"], 0) + 1
+    if CALLS[ctx.payload["k"]] < ctx.payload["succeed_on"]:
+        raise TransientError("TSA did not answer")
+    return {"calls": CALLS[ctx.payload["k"]]}
+
+
+FAILED: list[dict] = []
+
+
+@handler("test.poison", on_failure=lambda ctx, details: FAILED.append(details))
+def _poison(ctx):
+    raise PermanentError("LibreOffice could not load the document", step="convert")
+
+
+@handler("test.checkpoints")
+def _checkpoints(ctx):
+    first = ctx.checkpoint("sign", lambda: CALLS.__setitem__("sign", CALLS.get("sign", 0) + 1) or "signed-1")
+    if ctx.job.attempts == 1:
+        raise TransientError("archive unavailable")
+    return {"artefact": first}
+
+
+def _job(container, job_id):
+    with container.db.read() as conn:
+        return get_job(conn, job_id)
+
+
+def _wait(container, job_id, statuses=("done", "failed"), timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = _job(container, job_id)
+        if row["status"] in statuses:
+            return row
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {row['status']} after {timeout}s")
+
+
+def test_embedded_runner_runs_a_committed_job(container):
+    runner = EmbeddedRunner(container, poll=0.05).start()
+    try:
+        with container.db.write() as conn:
+            jid = enqueue(conn, "diagnostics.sleep", {"seconds": 0, "marker": f"m-{uuid.uuid4()}"})
+        container.queue.dispatch(jid)
+        row = _wait(container, jid)
+    finally:
+        runner.stop()
+    assert row["status"] == "done" and row["attempts"] == 1 and row["result"]["slept"] == 0
+
+
+def test_transient_errors_are_retried_with_backoff(container):
+    k = str(uuid.uuid4())
+    with container.db.write() as conn:
+        jid = enqueue(conn, "test.flaky", {"k": k, "succeed_on": 3}, max_attempts=5)
+    assert execute(container, jid)
+    row = _job(container, jid)
+    assert row["status"] == "queued" and row["run_after"] > utcnow() and "TSA" in row["last_error"]
+    while _job(container, jid)["status"] == "queued":
+        time.sleep(0.05)
+        execute(container, jid)
+    row = _job(container, jid)
+    assert row["status"] == "done" and row["attempts"] == 3 and row["result"] == {"calls": 3}
+
+
+def test_retries_are_capped(container):
+    k = str(uuid.uuid4())
+    with container.db.write() as conn:
+        jid = enqueue(conn, "test.flaky", {"k": k, "succeed_on": 99}, max_attempts=2)
+    execute(container, jid)
+    time.sleep(0.06)
+    execute(container, jid)
+    row = _job(container, jid)
+    assert row["status"] == "failed" and "gave up after 2 attempts" in row["last_error"]
+
+
+def test_poison_input_fails_once_and_says_why(container):
+    with container.db.write() as conn:
+        jid = enqueue(conn, "test.poison", {})
+    FAILED.clear()
+    execute(container, jid)
+    row = _job(container, jid)
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert FAILED == [{"message": "LibreOffice could not load the document", "step": "convert"}]
+
+
+def test_checkpoints_survive_a_retry(container):
+    CALLS["sign"] = 0
+    with container.db.write() as conn:
+        jid = enqueue(conn, "test.checkpoints", {})
+    execute(container, jid)
+    with container.db.write() as conn:
+        conn.execute(update(jobs_table).where(jobs_table.c.id == jid).values(run_after=utcnow()))
+    execute(container, jid)
+    row = _job(container, jid)
+    assert row["status"] == "done" and row["result"] == {"artefact": "signed-1"}
+    assert CALLS["sign"] == 1 and row["checkpoints"] == {"sign": "signed-1"}
+
+
+def test_sweeper_requeues_a_job_whose_worker_vanished(container):
+    with container.db.write() as conn:
+        jid = enqueue(conn, "diagnostics.sleep", {"seconds": 0, "marker": f"m-{uuid.uuid4()}"}, max_attempts=2)
+        conn.execute(update(jobs_table).where(jobs_table.c.id == jid).values(
+            status="running", attempts=1, lease_until=utcnow()))
+    requeued, failed = sweep(container.db)
+    assert jid in requeued and _job(container, jid)["status"] == "queued"
+    with container.db.write() as conn:
+        conn.execute(update(jobs_table).where(jobs_table.c.id == jid).values(
+            status="running", attempts=2, lease_until=utcnow()))
+    requeued, failed = sweep(container.db)
+    assert jid in failed and _job(container, jid)["status"] == "failed"
+
+
+def test_a_job_is_claimed_once(container):
+    with container.db.write() as conn:
+        jid = enqueue(conn, "diagnostics.sleep", {"seconds": 0, "marker": f"m-{uuid.uuid4()}"})
+    from jobs import claim
+    assert claim(container.db, job_id=jid) is not None
+    assert claim(container.db, job_id=jid) is None
+
+
+# --- Celery on Redis ---------------------------------------------------------------------------
+
+@pytest.fixture
+def redis_broker():
+    import redis
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client.flushdb()
+    except Exception as exc:  # noqa: BLE001
+        service_missing("Redis", exc)
+    return REDIS_URL
+
+
+class Worker:
+    def __init__(self, env, log_path: Path):
+        self.env, self.log_path = env, log_path
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(ROOT / ".venv/bin/recouvre"), "worker", "--concurrency", "1",
+                                      "--sweep-every", "1"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        return self
+
+    def kill(self):
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def celery_env(settings, redis_broker, container):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECOUVRE_")}
+    env.update(RECOUVRE_DATA_DIR=str(settings.data_dir), RECOUVRE_DATABASE_URL=settings.database_url,
+               RECOUVRE_BROKER_URL=redis_broker)
+    return env
+
+
+def _celery_container(settings, broker):
+    from bootstrap import build_container
+    from settings import Settings
+    return build_container(Settings.from_env({"RECOUVRE_DATA_DIR": str(settings.data_dir),
+                                              "RECOUVRE_DATABASE_URL": settings.database_url,
+                                              "RECOUVRE_BROKER_URL": broker}))
+
+
+def test_celery_worker_runs_jobs_from_redis(settings, celery_env, redis_broker, tmp_path):
+    c = _celery_container(settings, redis_broker)
+    worker = Worker(celery_env, tmp_path / "worker.log").start()
+    try:
+        ids = []
+        for _ in range(3):
+            with c.db.write() as conn:
+                ids.append(enqueue(conn, "diagnostics.sleep", {"seconds": 0, "marker": f"m-{uuid.uuid4()}"}))
+            c.queue.dispatch(ids[-1])
+        rows = [_wait(c, jid, timeout=60) for jid in ids]
+    finally:
+        worker.stop()
+    assert [r["status"] for r in rows] == ["done"] * 3, (tmp_path / "worker.log").read_text()[-3000:]
+
+
+def test_worker_killed_mid_job_loses_nothing_and_runs_it_once(settings, celery_env, redis_broker, tmp_path):
+    c = _celery_container(settings, redis_broker)
+    marker = f"kill-{uuid.uuid4()}"
+    worker = Worker(celery_env, tmp_path / "worker.log").start()
+    try:
+        with c.db.write() as conn:
+            jid = enqueue(conn, "diagnostics.sleep", {"seconds": 3, "marker": marker}, max_attempts=3)
+        c.queue.dispatch(jid)
+        _wait(c, jid, statuses=("running",), timeout=60)
+        time.sleep(0.5)
+        worker.kill()                                   # SIGKILL the whole worker, mid-job
+        row = _job(c, jid)
+        assert row["status"] == "running" and row["attempts"] == 1
+        worker = Worker(celery_env, tmp_path / "worker.log").start()
+        row = _wait(c, jid, timeout=90)
+    finally:
+        worker.stop()
+    log = (tmp_path / "worker.log").read_text()[-3000:]
+    assert row["status"] == "done" and row["attempts"] == 2, log
+    with c.db.read() as conn:
+        effects = conn.execute(select(func.count()).select_from(job_effects)
+                               .where(job_effects.c.marker == marker)).scalar()
+    assert effects == 1
