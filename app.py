@@ -28,13 +28,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.extensions["recouvre"] = container
     from api import register_api
     register_api(app)
-    try:
-        from web import register_pages
-    except ModuleNotFoundError as exc:
-        if exc.name != "web":
-            raise
-    else:
-        register_pages(app)
+    import web
+    if hasattr(web, "register_pages"):
+        web.register_pages(app)
     return app
 
 

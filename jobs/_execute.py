@@ -33,16 +33,23 @@ class JobSpec:
     lease_seconds: float = 300
     on_failure: Callable[[JobContext, dict], None] | None = None
     backoff_base: float = 2.0
+    schedule: tuple[float, ...] | None = None   # explicit delays before attempt 2, 3, …
+
+    def delay(self, attempts_done: int) -> float:
+        if self.schedule:
+            return self.schedule[min(attempts_done, len(self.schedule)) - 1]
+        return self.backoff_base * (2 ** (attempts_done - 1))
 
 
 HANDLERS: dict[str, JobSpec] = {}
 
 
 def handler(kind: str, *, lease_seconds: float = 300, backoff_base: float = 2.0,
-            on_failure: Callable[[JobContext, dict], None] | None = None):
+            on_failure: Callable[[JobContext, dict], None] | None = None,
+            schedule: tuple[float, ...] | None = None):
     """Registers a job kind; `on_failure` runs once when the job fails for good."""
     def deco(fn):
-        HANDLERS[kind] = JobSpec(fn, lease_seconds, on_failure, backoff_base)
+        HANDLERS[kind] = JobSpec(fn, lease_seconds, on_failure, backoff_base, schedule)
         return fn
     return deco
 
@@ -92,7 +99,7 @@ def execute(container, job_id: str | None = None) -> bool:
         message = f"{type(exc).__name__}: {exc}"
         log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, message,
                     exc_info=not transient)
-        backoff = spec.backoff_base * (2 ** (job.attempts - 1))
+        backoff = spec.delay(job.attempts)
         if _store.retry_or_fail(container.db, job, message, backoff):
             _finish_failed(container, ctx, spec, {"message": message, "attempts": job.attempts,
                                                   "trace": traceback.format_exc(limit=3)}, already=True)

@@ -1,0 +1,2 @@
+"""Registers `webhook.deliver` (defined next to the webhook service it belongs to)."""
+import webhooks.service  # noqa: F401

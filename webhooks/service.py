@@ -1,0 +1,166 @@
+"""Outbound webhooks: tell calling software what happened, provably and at least once.
+
+Every notable change becomes an outbound event with a stable id (kept for replay through
+`GET /v1/events?since=`). Each subscription matching the event type gets one delivery job,
+retried with growing delays for three days. Deliveries are signed: the header
+`Recouvre-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>` uses the
+subscription's secret, shown once at creation.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import requests
+from sqlalchemy import Connection, insert, select, update
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from casefiles.errors import InvalidInput, NotFound
+from casefiles.model import parse_model
+from delivery import sign_webhook
+from jobs import JobContext, TransientError, enqueue, handler
+from persistence.tables import outbound_events, webhook_deliveries, webhook_subscriptions
+
+__all__ = ["SubscriptionIn", "EVENT_TYPES", "RETRY_SCHEDULE", "create_subscription", "list_subscriptions", "delete_subscription",
+           "emit", "list_events", "signature_header"]
+
+EVENT_TYPES = ("document.ready", "document.failed", "mailing.updated", "deadline.reached")
+# Delays before attempts 2…10: 1 min, 5 min, 15 min, 1 h, 3 h, 6 h, 12 h, 24 h, 24 h (≈ 2.9 days).
+RETRY_SCHEDULE = (60.0, 300.0, 900.0, 3600.0, 3 * 3600.0, 6 * 3600.0, 12 * 3600.0, 24 * 3600.0, 24 * 3600.0)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+\S*$", max_length=2000)]
+    events: Annotated[list[Literal["document.ready", "document.failed", "mailing.updated", "deadline.reached"]],
+                      Field(min_length=1)]
+
+
+def create_subscription(conn: Connection, tenant_id: str, data: Any) -> dict[str, Any]:
+    sub_in, errors = parse_model(SubscriptionIn, data)
+    if errors:
+        raise InvalidInput(errors)
+    sub = {"id": str(uuid.uuid4()), "tenant_id": tenant_id, "url": sub_in.url, "events": sorted(set(sub_in.events)),
+           "secret": "whsec_" + secrets.token_urlsafe(32), "active": True, "created_at": _now()}
+    conn.execute(insert(webhook_subscriptions).values(**sub))
+    return {**_sub_out(sub), "secret": sub["secret"]}
+
+
+def _sub_out(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "url": row["url"], "events": list(row["events"]), "active": row["active"],
+            "created_at": row["created_at"].isoformat()}
+
+
+def list_subscriptions(conn: Connection, tenant_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(webhook_subscriptions).where(webhook_subscriptions.c.tenant_id == tenant_id,
+                                                            webhook_subscriptions.c.active.is_(True))
+                        .order_by(webhook_subscriptions.c.created_at)).mappings().all()
+    return [_sub_out(r) for r in rows]
+
+
+def delete_subscription(conn: Connection, tenant_id: str, sub_id: str) -> None:
+    done = conn.execute(update(webhook_subscriptions).where(
+        webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.tenant_id == tenant_id,
+        webhook_subscriptions.c.active.is_(True)).values(active=False))
+    if done.rowcount != 1:
+        raise NotFound(f"no webhook subscription {sub_id}")
+
+
+def emit(conn: Connection, tenant_id: str, type_: str, data: Mapping[str, Any], *,
+         event_id: str | None = None) -> tuple[str, list[str]]:
+    """Records an event and queues its deliveries in the caller's transaction.
+
+    Answers (event id, job ids to dispatch after commit). A fixed `event_id` makes emission
+    idempotent: emitting the same id again does nothing.
+    """
+    assert type_ in EVENT_TYPES, type_
+    eid = event_id or str(uuid.uuid4())
+    if conn.execute(select(outbound_events.c.id).where(outbound_events.c.id == eid)).first():
+        return eid, []
+    moment = _now()
+    conn.execute(insert(outbound_events).values(id=eid, tenant_id=tenant_id, type=type_, payload=dict(data),
+                                                created_at=moment))
+    subs = conn.execute(select(webhook_subscriptions).where(
+        webhook_subscriptions.c.tenant_id == tenant_id, webhook_subscriptions.c.active.is_(True))).mappings().all()
+    job_ids = []
+    for sub in subs:
+        if type_ not in sub["events"]:
+            continue
+        did = str(uuid.uuid4())
+        conn.execute(insert(webhook_deliveries).values(
+            id=did, event_id=eid, subscription_id=sub["id"], status="pending", attempts=0,
+            created_at=moment, updated_at=moment))
+        job_ids.append(enqueue(conn, "webhook.deliver", {"delivery_id": did}, tenant_id=tenant_id,
+                               max_attempts=MAX_ATTEMPTS))
+    return eid, job_ids
+
+
+def _event_out(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "seq": row["seq"], "type": row["type"], "created_at": row["created_at"].isoformat(),
+            "data": row["payload"]}
+
+
+def list_events(conn: Connection, tenant_id: str, *, since: int = 0, limit: int = 100) -> dict[str, Any]:
+    rows = conn.execute(select(outbound_events).where(outbound_events.c.tenant_id == tenant_id,
+                                                      outbound_events.c.seq > since)
+                        .order_by(outbound_events.c.seq).limit(limit)).mappings().all()
+    items = [_event_out(r) for r in rows]
+    return {"items": items, "next_since": items[-1]["seq"] if items else since}
+
+
+def signature_header(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    t = int(time.time()) if timestamp is None else timestamp
+    return f"t={t},v1={sign_webhook(secret.encode(), t, body)}"
+
+
+def _mark_failed(ctx: JobContext, details: dict) -> None:
+    with ctx.container.db.write() as conn:
+        conn.execute(update(webhook_deliveries).where(webhook_deliveries.c.id == ctx.payload["delivery_id"])
+                     .values(status="failed", last_error=details.get("message", "")[:2000], updated_at=_now()))
+
+
+@handler("webhook.deliver", lease_seconds=60, schedule=RETRY_SCHEDULE, on_failure=_mark_failed)
+def deliver(ctx: JobContext) -> dict[str, Any]:
+    db = ctx.container.db
+    with db.read() as conn:
+        d = conn.execute(select(webhook_deliveries).where(webhook_deliveries.c.id == ctx.payload["delivery_id"])) \
+            .mappings().one()
+        if d["status"] == "delivered":
+            return {"status": "delivered"}
+        sub = conn.execute(select(webhook_subscriptions).where(webhook_subscriptions.c.id == d["subscription_id"])) \
+            .mappings().one()
+        ev = conn.execute(select(outbound_events).where(outbound_events.c.id == d["event_id"])).mappings().one()
+    if not sub["active"]:
+        return {"status": "skipped", "reason": "subscription deleted"}
+    body = json.dumps(_event_out(ev), ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "Recouvre-Webhooks/1",
+               "Recouvre-Event-Id": ev["id"], "Recouvre-Event-Type": ev["type"],
+               "Recouvre-Signature": signature_header(sub["secret"], body)}
+    status, error = None, None
+    try:
+        resp = requests.post(sub["url"], data=body, headers=headers, timeout=10, allow_redirects=False)
+        status = resp.status_code
+        if not 200 <= status < 300:
+            error = f"receiver answered {status}"
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    with db.write() as conn:
+        conn.execute(update(webhook_deliveries).where(webhook_deliveries.c.id == d["id"]).values(
+            status="delivered" if error is None else "pending", attempts=webhook_deliveries.c.attempts + 1,
+            last_status=status, last_error=error, updated_at=_now(),
+            next_attempt_at=None if error is None else _now() + dt.timedelta(seconds=RETRY_SCHEDULE[
+                min(ctx.job.attempts, len(RETRY_SCHEDULE)) - 1])))
+    if error:
+        raise TransientError(error)
+    return {"status": "delivered", "http_status": status}
