@@ -30,6 +30,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "RECOUVRE_TSA_URL": "RFC 3161 time-stamping authority URL (PAdES B-T and ledger timestamps)",
     "RECOUVRE_PADES_LEVEL": "B-B, B-T, B-LT or B-LTA",
     "RECOUVRE_SIGNING_TRUST_ROOTS": "PEM bundle of trust roots for signature validation",
+    "RECOUVRE_SIGNING_FONT": "TrueType font of the visible signature stamp (default Liberation Sans)",
     "RECOUVRE_MAX_UPLOAD_MB": "largest accepted evidence upload in MB (default 20)",
     "RECOUVRE_SECRET_KEY": "secret for session cookies (default: generated once in the data dir)",
     "RECOUVRE_CONVERTERS": "LibreOffice converter processes per service process (default 1)",

@@ -81,12 +81,14 @@ class Imputation:
     to_interest: Decimal
     to_principal: Decimal
     designated: bool        # the debtor named the invoice
+    to_credit: Decimal = Decimal("0.00")   # the part exceeding every debt (invoice is None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "payment_date": self.payment_date.isoformat(), "payment_amount": fmt_money(self.payment_amount),
             "invoice": self.invoice, "to_interest": fmt_money(self.to_interest),
-            "to_principal": fmt_money(self.to_principal), "designated": self.designated,
+            "to_principal": fmt_money(self.to_principal), "to_credit": fmt_money(self.to_credit),
+            "designated": self.designated,
         }
 
 

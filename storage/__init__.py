@@ -1,0 +1,30 @@
+"""Write-once archive of signed documents: local files or S3 with Object Lock."""
+
+from ._errors import (
+    ArchiveConfigError,
+    ArchiveConflict,
+    ArchiveError,
+    ArchiveIntegrityError,
+    InvalidKey,
+    ObjectNotFound,
+)
+from ._factory import open_archive
+from ._local import LocalArchive
+from ._model import ArchiveStore, RetentionPolicy, StoredObject, validate_key
+from ._s3 import S3Archive
+
+__all__ = [
+    "ArchiveConfigError",
+    "ArchiveConflict",
+    "ArchiveError",
+    "ArchiveIntegrityError",
+    "ArchiveStore",
+    "InvalidKey",
+    "LocalArchive",
+    "ObjectNotFound",
+    "RetentionPolicy",
+    "S3Archive",
+    "StoredObject",
+    "open_archive",
+    "validate_key",
+]

@@ -1,0 +1,224 @@
+"""S3Archive against moto's server over loopback HTTP."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import os
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+from storage import (
+    ArchiveConfigError,
+    ArchiveConflict,
+    ArchiveIntegrityError,
+    InvalidKey,
+    ObjectNotFound,
+    RetentionPolicy,
+    S3Archive,
+    open_archive,
+)
+
+from .storage_helpers import make_bucket
+
+PDF = b"%PDF-1.7\n" + os.urandom(10_000)
+
+
+@pytest.fixture
+def store(boto_env, locked_bucket, tmp_path) -> S3Archive:
+    store = open_archive(f"s3://{locked_bucket}/recouvre/prod", tmp_path)
+    store.check()
+    return store
+
+
+def _full_key(store, key):
+    return f"{store.prefix}/{key}"
+
+
+def test_open_archive_builds_a_path_style_client_from_boto_env(store, boto_env):
+    assert isinstance(store, S3Archive)
+    assert store.bucket.startswith("archives-") and store.prefix == "recouvre/prod"
+    assert store.client.meta.endpoint_url == boto_env["AWS_ENDPOINT_URL"]
+    assert store.client.meta.config.s3["addressing_style"] == "path"
+
+
+def test_put_locks_the_version_with_retention_and_checksum(store, s3):
+    stored = store.put("D-0042/mise-en-demeure.pdf", PDF, "application/pdf")
+    assert stored.url == f"s3://{store.bucket}/recouvre/prod/D-0042/mise-en-demeure.pdf"
+    assert stored.version_id
+    assert stored.sha256 == hashlib.sha256(PDF).hexdigest()
+    head = s3.head_object(
+        Bucket=store.bucket,
+        Key=_full_key(store, stored.key),
+        VersionId=stored.version_id,
+        ChecksumMode="ENABLED",
+    )
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    ten_years = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365 * 10)
+    assert abs(head["ObjectLockRetainUntilDate"] - ten_years) < dt.timedelta(days=3)
+    assert abs(head["ObjectLockRetainUntilDate"] - stored.retain_until) < dt.timedelta(seconds=1)
+    assert base64.b64decode(head["ChecksumSHA256"]).hex() == stored.sha256
+    assert head["ContentType"] == "application/pdf"
+    assert store.head(stored.key) == stored
+
+
+def test_get_and_stream_by_version(store):
+    stored = store.put("a.pdf", PDF, "application/pdf")
+    assert store.get("a.pdf") == PDF
+    assert store.get("a.pdf", version_id=stored.version_id) == PDF
+    assert (
+        b"".join(store.iter_chunks("a.pdf", version_id=stored.version_id, chunk_size=4096)) == PDF
+    )
+
+
+def test_write_once(store, s3):
+    first = store.put("a.pdf", PDF, "application/pdf")
+    assert store.put("a.pdf", PDF, "application/pdf") == first
+    with pytest.raises(ArchiveConflict):
+        store.put("a.pdf", PDF + b"x", "application/pdf")
+    versions = s3.list_object_versions(Bucket=store.bucket, Prefix=_full_key(store, "a.pdf"))[
+        "Versions"
+    ]
+    assert [v["VersionId"] for v in versions] == [first.version_id]
+
+
+def test_conditional_put_refuses_an_existing_key(store, s3):
+    """IfNoneMatch='*' closes the head/put race: moto honours it too."""
+    store.put("a.pdf", PDF, "application/pdf")
+    with pytest.raises(ClientError) as excinfo:
+        s3.put_object(
+            Bucket=store.bucket,
+            Key=_full_key(store, "a.pdf"),
+            Body=b"other",
+            IfNoneMatch="*",
+            ChecksumAlgorithm="SHA256",
+        )
+    assert excinfo.value.response["Error"]["Code"] == "PreconditionFailed"
+
+
+def test_bytes_replaced_behind_our_back_are_detected(store, s3):
+    store.put("a.pdf", PDF, "application/pdf")
+    s3.put_object(
+        Bucket=store.bucket,
+        Key=_full_key(store, "a.pdf"),
+        Body=b"forged",
+        Metadata={"sha256": hashlib.sha256(PDF).hexdigest()},
+        ChecksumAlgorithm="SHA256",
+    )
+    with pytest.raises(ArchiveIntegrityError):
+        store.get("a.pdf")
+    with pytest.raises(ArchiveIntegrityError):
+        b"".join(store.iter_chunks("a.pdf"))
+
+
+def test_locked_compliance_version_cannot_be_deleted(store, s3):
+    stored = store.put("a.pdf", PDF, "application/pdf")
+    for bypass in (False, True):
+        with pytest.raises(ClientError) as excinfo:
+            s3.delete_object(
+                Bucket=store.bucket,
+                Key=_full_key(store, "a.pdf"),
+                VersionId=stored.version_id,
+                BypassGovernanceRetention=bypass,
+            )
+        assert excinfo.value.response["Error"]["Code"] == "AccessDenied"
+    assert store.get("a.pdf", version_id=stored.version_id) == PDF
+
+
+def test_legal_hold_blocks_deletion_until_released(boto_env, locked_bucket, s3, tmp_path):
+    store = open_archive(
+        f"s3://{locked_bucket}", tmp_path, RetentionPolicy(mode="GOVERNANCE", years=1)
+    )
+    stored = store.put("hold.pdf", PDF, "application/pdf", legal_hold=True)
+    head = s3.head_object(Bucket=locked_bucket, Key="hold.pdf", VersionId=stored.version_id)
+    assert head["ObjectLockLegalHoldStatus"] == "ON" and head["ObjectLockMode"] == "GOVERNANCE"
+    assert store.head("hold.pdf").legal_hold
+    delete = {
+        "Bucket": locked_bucket,
+        "Key": "hold.pdf",
+        "VersionId": stored.version_id,
+        "BypassGovernanceRetention": True,
+    }
+    with pytest.raises(ClientError) as excinfo:
+        s3.delete_object(**delete)
+    assert excinfo.value.response["Error"]["Code"] == "AccessDenied"
+
+    store.set_legal_hold("hold.pdf", False, version_id=stored.version_id)
+    hold = s3.get_object_legal_hold(
+        Bucket=locked_bucket, Key="hold.pdf", VersionId=stored.version_id
+    )
+    assert hold["LegalHold"]["Status"] == "OFF"
+    store.set_legal_hold("hold.pdf", True)
+    assert (
+        s3.get_object_legal_hold(Bucket=locked_bucket, Key="hold.pdf")["LegalHold"]["Status"]
+        == "ON"
+    )
+    store.set_legal_hold("hold.pdf", False)
+    s3.delete_object(**delete)  # GOVERNANCE without hold: an administrator may bypass
+    assert store.head("hold.pdf") is None
+
+
+def test_presigned_url_downloads_the_bytes(store):
+    stored = store.put("a.pdf", PDF, "application/pdf")
+    for version in (None, stored.version_id):
+        url = store.presigned_url("a.pdf", version_id=version, expires=60)
+        assert "X-Amz-Signature=" in url and "X-Amz-Expires=60" in url
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.read() == PDF
+
+
+def test_missing_objects(store):
+    assert store.head("nope.pdf") is None and not store.exists("nope.pdf")
+    with pytest.raises(ObjectNotFound):
+        store.get("nope.pdf")
+    with pytest.raises(ObjectNotFound):
+        list(store.iter_chunks("nope.pdf"))
+    with pytest.raises(ObjectNotFound):
+        store.set_legal_hold("nope.pdf", True)
+    with pytest.raises(InvalidKey):
+        store.put("../escape.pdf", PDF, "application/pdf")
+
+
+def test_check_refuses_a_bucket_without_object_lock(boto_env, s3, tmp_path):
+    plain = make_bucket(s3, object_lock=False)
+    with pytest.raises(ArchiveConfigError) as excinfo:
+        open_archive(f"s3://{plain}", tmp_path).check()
+    assert str(excinfo.value) == (
+        f"bucket {plain} has no Object Lock configuration: "
+        "create it with ObjectLockEnabledForBucket=True"
+    )
+
+
+def test_check_refuses_a_missing_bucket(boto_env, tmp_path):
+    with pytest.raises(ArchiveConfigError, match="does not exist"):
+        open_archive("s3://no-such-bucket-here", tmp_path).check()
+
+
+def test_retry_asking_for_a_legal_hold_applies_it(store, s3):
+    stored = store.put("a.pdf", PDF, "application/pdf")
+    assert store.put("a.pdf", PDF, "application/pdf", legal_hold=True).legal_hold
+    hold = s3.get_object_legal_hold(
+        Bucket=store.bucket, Key=_full_key(store, "a.pdf"), VersionId=stored.version_id
+    )
+    assert hold["LegalHold"]["Status"] == "ON"
+
+
+def test_forged_server_checksum_is_still_caught(store, s3):
+    """moto accepts a wrong ChecksumSHA256 (real S3 would not): the bytes are checked anyway."""
+    store.put("a.pdf", PDF, "application/pdf")
+    digest = hashlib.sha256(PDF).digest()
+    s3.put_object(
+        Bucket=store.bucket,
+        Key=_full_key(store, "a.pdf"),
+        Body=b"forged",
+        ChecksumSHA256=base64.b64encode(digest).decode(),
+        Metadata={"sha256": digest.hex()},
+    )
+    assert store.head("a.pdf").sha256 == digest.hex()
+    with pytest.raises(ArchiveIntegrityError):
+        store.get("a.pdf")
+    with pytest.raises(ArchiveIntegrityError):
+        b"".join(store.iter_chunks("a.pdf"))
