@@ -24,6 +24,7 @@ class Container:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.db = Database(settings.database_url)
+        self.db.job_dispatcher = self._dispatch
         self.key_cache = KeyCache()
         self._lock = threading.Lock()
 
@@ -32,6 +33,10 @@ class Container:
         from storage import RetentionPolicy, open_archive
         return open_archive(self.settings.archive_url, self.settings.data_dir,
                             RetentionPolicy.from_env(self.settings.environ))
+
+    def _dispatch(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            self.queue.dispatch(job_id)
 
     @cached_property
     def queue(self):
@@ -56,11 +61,30 @@ class Container:
         return path.read_text().strip()
 
     @cached_property
+    def signer(self):
+        """Loaded once per process: parsing the key and sizing the signature are the slow parts."""
+        from signing import SignerConfig, build_signer
+        signer = build_signer(SignerConfig.from_env(self.settings.environ, self.settings.data_dir))
+        if signer.is_development:
+            log.warning("signing with a self-signed DEVELOPMENT certificate (%s): configure "
+                        "RECOUVRE_SIGNING_P12 or RECOUVRE_PKCS11_* for documents with probative value",
+                        signer.certificate_subject)
+        return signer
+
+    @cached_property
+    def pipeline(self):
+        from generators import ConverterPool, DocumentPipeline
+        pool = ConverterPool(size=self.settings.converters, work_dir=self.settings.data_dir / "converters")
+        return DocumentPipeline(converter=pool)
+
+    @cached_property
     def rates(self):
         from law import load_rate_book
         return load_rate_book(self.settings.data_dir / "rates")
 
     def close(self) -> None:
+        if "pipeline" in self.__dict__:
+            self.pipeline.converter.close()
         self.db.dispose()
 
 

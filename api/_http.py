@@ -20,17 +20,7 @@ from persistence.tables import idempotency_keys
 from .problems import Problem
 
 __all__ = ["container", "principal", "require", "json_body", "json_response", "run_write", "run_read",
-           "authenticate_request", "domain_problem", "after_commit", "dispatch_after_commit"]
-
-
-def after_commit(fn: Callable[[], None]) -> None:
-    """Runs `fn` once the request's transaction has committed (e.g. wake a job worker)."""
-    g.setdefault("after_commit", []).append(fn)
-
-
-def dispatch_after_commit(job_id: str) -> None:
-    queue = container().queue
-    after_commit(lambda: queue.dispatch(job_id))
+           "authenticate_request", "domain_problem"]
 
 
 def container():
@@ -132,7 +122,6 @@ def run_write(effect: Effect, permission: str) -> Response:
     key = request.headers.get("Idempotency-Key")
     c = container()
     fingerprint = _request_fingerprint() if key else ""
-    g.after_commit = []
     if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
         raise Problem(400, "Invalid Idempotency-Key", "the key must be 1 to 255 printable characters")
     if key:
@@ -163,8 +152,6 @@ def run_write(effect: Effect, permission: str) -> Response:
     except OperationalError as exc:
         current_app.logger.warning("database unavailable: %s", exc)
         raise Problem(503, "Database unavailable", "retry later", headers={"Retry-After": "2"}) from None
-    for fn in g.pop("after_commit", []):
-        fn()
     return resp
 
 

@@ -47,13 +47,15 @@ class Job:
 def enqueue(conn: Connection, kind: str, payload: Mapping[str, Any], *, tenant_id: str | None = None,
             case_id: str | None = None, max_attempts: int = 5, run_after: dt.datetime | None = None,
             job_id: str | None = None) -> str:
-    """Adds a job inside the caller's transaction: it exists if and only if the caller commits."""
+    """Adds a job inside the caller's transaction: it exists if and only if the caller commits,
+    and `Database.write` hands it to the workers after that commit."""
     moment = utcnow()
     jid = job_id or str(uuid.uuid4())
     conn.execute(insert(jobs).values(
         id=jid, tenant_id=tenant_id, case_id=case_id, kind=kind, status="queued", payload=dict(payload),
         checkpoints={}, attempts=0, max_attempts=max_attempts, run_after=run_after or moment,
         created_at=moment, updated_at=moment))
+    conn.info.setdefault("enqueued", []).append(jid)
     return jid
 
 

@@ -7,7 +7,7 @@ instead of waiting their turn.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from alembic import command
@@ -30,6 +30,9 @@ def alembic_config(url: str) -> Config:
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10):
         self.url = url
+        # Called with the ids of the jobs a transaction enqueued, once it has committed: a
+        # worker woken earlier could not see them yet.
+        self.job_dispatcher: Callable[[list[str]], None] | None = None
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             path = url.split("///", 1)[1] if "///" in url else ""
@@ -47,8 +50,16 @@ class Database:
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.info["begin_immediate"] = True
-            with conn.begin():
-                yield conn
+            conn.info["enqueued"] = []
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                conn.info.pop("enqueued", None)
+                raise
+            enqueued = conn.info.pop("enqueued", [])
+        if enqueued and self.job_dispatcher is not None:
+            self.job_dispatcher(enqueued)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:

@@ -87,12 +87,31 @@ def settings(tmp_path, database_url):
     return Settings.from_env({"RECOUVRE_DATA_DIR": str(tmp_path / "data"), "RECOUVRE_DATABASE_URL": database_url})
 
 
+@pytest.fixture(scope="session")
+def shared_pipeline(tmp_path_factory):
+    """One LibreOffice converter for the whole session (started on first use)."""
+    from generators import ConverterPool, DocumentPipeline
+    pool = ConverterPool(size=1, work_dir=tmp_path_factory.mktemp("converters"))
+    yield DocumentPipeline(converter=pool)
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def shared_signer(tmp_path_factory):
+    """The development signer, its RSA-3072 key generated once per session."""
+    from signing import SignerConfig, build_signer
+    return build_signer(SignerConfig.from_env({}, tmp_path_factory.mktemp("signing")))
+
+
 @pytest.fixture
-def container(settings):
+def container(settings, shared_pipeline, shared_signer):
     from bootstrap import build_container
     c = build_container(settings)
+    c.__dict__["pipeline"] = shared_pipeline   # overrides the lazily built ones; closed at session end
+    c.__dict__["signer"] = shared_signer
     c.db.upgrade()
     yield c
+    c.__dict__.pop("pipeline")
     c.close()
 
 

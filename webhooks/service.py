@@ -77,15 +77,18 @@ def delete_subscription(conn: Connection, tenant_id: str, sub_id: str) -> None:
         raise NotFound(f"no webhook subscription {sub_id}")
 
 
+_EVENT_NAMESPACE = uuid.UUID("6f1c3f0e-5d0b-4c57-9a55-0d6b8f6b2a11")
+
+
 def emit(conn: Connection, tenant_id: str, type_: str, data: Mapping[str, Any], *,
-         event_id: str | None = None) -> tuple[str, list[str]]:
+         once_key: str | None = None) -> tuple[str, list[str]]:
     """Records an event and queues its deliveries in the caller's transaction.
 
-    Answers (event id, job ids to dispatch after commit). A fixed `event_id` makes emission
-    idempotent: emitting the same id again does nothing.
+    Answers (event id, delivery job ids). With `once_key` the event id is derived from it
+    (UUIDv5), which makes emission idempotent: the same key again does nothing.
     """
     assert type_ in EVENT_TYPES, type_
-    eid = event_id or str(uuid.uuid4())
+    eid = str(uuid.uuid5(_EVENT_NAMESPACE, f"{tenant_id}:{once_key}")) if once_key else str(uuid.uuid4())
     if conn.execute(select(outbound_events.c.id).where(outbound_events.c.id == eid)).first():
         return eid, []
     moment = _now()

@@ -110,9 +110,9 @@ def test_only_matching_subscriptions_and_idempotent_emission(container, tenant, 
     _subscribe(tenant, receiver.url, events=("mailing.updated",))
     assert _emit(container, tenant, "document.ready")[1] == []
     with container.db.write() as conn:
-        first = webhooks.emit(conn, tenant.id, "mailing.updated", {"m": 1}, event_id="fixed-1")
-        again = webhooks.emit(conn, tenant.id, "mailing.updated", {"m": 1}, event_id="fixed-1")
-    assert len(first[1]) == 1 and again == ("fixed-1", [])
+        first = webhooks.emit(conn, tenant.id, "mailing.updated", {"m": 1}, once_key="fixed-1")
+        again = webhooks.emit(conn, tenant.id, "mailing.updated", {"m": 1}, once_key="fixed-1")
+    assert len(first[1]) == 1 and again == (first[0], [])
 
 
 def test_events_replay_in_order_per_tenant(container, tenant, other_tenant):

@@ -1,0 +1,296 @@
+"""Registered mail: mailings, tracking events, receipts, packets, provider webhooks."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import zipfile
+from typing import Literal
+
+from flask import Blueprint, Response, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from delivery import LaPosteSuiviProvider, PaperLrarProvider, ProviderError, WebhookSignatureError, verify_webhook
+from delivery import service as mail
+from persistence.tables import inbound_hook_events
+
+from ._http import container, json_body, run_read, run_write
+from .cases import read_upload
+from .openapi import Param, operation
+from .problems import Problem
+from .schemas import EvidenceOut
+
+bp = Blueprint("mailings", __name__)
+
+EventType = Literal["deposited", "first_presented", "delivered", "unclaimed", "refused", "addressee_unknown",
+                    "returned"]
+
+
+class MailingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document_id: str
+    service: Literal["lrar", "lre"]
+    level: Literal["R1", "R2", "R3"]
+    tracking_number: str | None = Field(default=None, description="UPU S10 (e.g. RA473124829FR, check digit "
+                                        "verified) or La Poste domestic (e.g. 1A01234567890)")
+
+
+class TrackingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tracking_number: str
+
+
+class MailingEventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: EventType
+    at: dt.datetime = Field(description="date-time with its time zone")
+    id: str | None = Field(default=None, max_length=200, description="the source's event id (deduplication)")
+
+
+class MailingEventOut(BaseModel):
+    type: str
+    at: str
+    source: str
+
+
+class MailingOut(BaseModel):
+    id: str
+    case_id: str
+    case_reference: str
+    debtor_name: str
+    document_id: str
+    service: str
+    level: str
+    provider: str
+    tracking_number: str | None
+    status: str
+    payment_days: int
+    effective_date: str | None = Field(description="first presentation (Paris date), else delivery")
+    deadline: str | None = Field(description="effective date + payment days, CPC 641/642 with the debtor's holidays")
+    deposited_at: str | None
+    awaiting_receipt: bool
+    created_at: str
+    updated_at: str
+    events: list[MailingEventOut]
+
+
+class MailingList(BaseModel):
+    items: list[MailingOut]
+
+
+class PrintBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mailing_ids: list[str] = Field(min_length=1, max_length=500)
+
+
+class ReceiptOut(BaseModel):
+    mailing: MailingOut
+    evidence: EvidenceOut
+
+
+class CsvLine(BaseModel):
+    line: int
+    tracking_number: str | None = None
+    event: str | None = None
+    at: str | None = None
+    mailing_id: str | None = None
+    column: str | None = None
+    message: str | None = None
+
+
+class CsvReport(BaseModel):
+    dry_run: bool
+    accepted: list[CsvLine]
+    rejected: list[CsvLine]
+
+
+def _parsed(model, body):
+    from casefiles.errors import InvalidInput
+    from casefiles.model import parse_model
+
+    from ._http import domain_problem
+    obj, errors = parse_model(model, body)
+    if errors:
+        raise domain_problem(InvalidInput(errors))
+    return obj
+
+
+@bp.post("/cases/<case_id>/mailings")
+@operation("Post a letter by registered mail", tags=("mailings",), permission="mailings:write", body=MailingIn,
+           responses={201: MailingOut}, errors=(404,))
+def create(case_id: str):
+    body = json_body()
+    _parsed(MailingIn, body)
+    return run_write(lambda conn, p: _created(mail.create_mailing(conn, p.tenant_id, p.actor, case_id, body)),
+                     "mailings:write")
+
+
+def _created(out: dict):
+    return 201, out, {"Location": f"/v1/mailings/{out['id']}"}
+
+
+@bp.patch("/mailings/<mailing_id>")
+@operation("Add the tracking number", tags=("mailings",), permission="mailings:write", body=TrackingIn,
+           responses={200: MailingOut}, errors=(404, 409))
+def patch(mailing_id: str):
+    body = json_body()
+    return run_write(lambda conn, p: (200, mail.set_tracking_number(conn, p.tenant_id, p.actor, mailing_id, body), {}),
+                     "mailings:write")
+
+
+@bp.get("/mailings/<mailing_id>")
+@operation("A mailing with its events, effective date and deadline", tags=("mailings",), permission="cases:read",
+           responses={200: MailingOut}, errors=(404,))
+def get(mailing_id: str):
+    return run_read(lambda conn, p: mail.get_mailing(conn, p.tenant_id, mailing_id), "cases:read")
+
+
+@bp.get("/mailings")
+@operation("Mailings, oldest first (the clerks' queue)", tags=("mailings",), permission="cases:read",
+           responses={200: MailingList}, errors=(422,),
+           params=(Param("awaiting_receipt", schema={"type": "boolean"}),
+                   Param("older_than_days", schema={"type": "integer", "minimum": 0, "maximum": 3650}),
+                   Param("case_id")))
+def list_():
+    args = request.args
+    errors = []
+    awaiting = args.get("awaiting_receipt")
+    if awaiting not in (None, "true", "false"):
+        errors.append({"pointer": "/awaiting_receipt", "detail": "true or false"})
+    older = args.get("older_than_days")
+    try:
+        older_n = int(older) if older is not None else None
+        if older_n is not None and not 0 <= older_n <= 3650:
+            raise ValueError
+    except ValueError:
+        errors.append({"pointer": "/older_than_days", "detail": "an integer from 0 to 3650"})
+        older_n = None
+    if errors:
+        raise Problem(422, "Invalid input", errors=errors)
+    return run_read(lambda conn, p: {"items": mail.list_mailings(
+        conn, p.tenant_id, case_id=args.get("case_id") or None,
+        awaiting_receipt=None if awaiting is None else awaiting == "true", older_than_days=older_n)}, "cases:read")
+
+
+@bp.post("/mailings/<mailing_id>/events")
+@operation("Record a tracking event (idempotent; any order)", tags=("mailings",), permission="mailings:write",
+           body=MailingEventIn, responses={200: MailingOut}, errors=(404,))
+def add_event(mailing_id: str):
+    ev = _parsed(MailingEventIn, json_body())
+    return run_write(lambda conn, p: (200, mail.record_event(
+        conn, container(), p.tenant_id, p.actor, mailing_id, type=ev.type, at=ev.at, event_id=ev.id), {}),
+        "mailings:write")
+
+
+RECEIPT_FORM = {"type": "object", "required": ["file"], "additionalProperties": False,
+                "properties": {"file": {"type": "string", "format": "binary",
+                                        "description": "scanned avis de réception: PDF, PNG or JPEG"}}}
+
+
+@bp.post("/mailings/<mailing_id>/receipt")
+@operation("Upload the scanned avis de réception", tags=("mailings",), permission="mailings:write",
+           body=RECEIPT_FORM, body_media="multipart/form-data", responses={201: ReceiptOut}, errors=(404, 413, 415))
+def receipt(mailing_id: str):
+    c = container()
+    data, media, _, filename = read_upload(c.settings.max_upload_bytes)
+    extra = [k for k in request.form]
+    if extra:
+        raise Problem(422, "Invalid input", errors=[{"pointer": f"/{k}", "detail": "unknown field"} for k in extra])
+    return run_write(lambda conn, p: (201, mail.attach_receipt_scan(
+        conn, c, p.tenant_id, p.actor, mailing_id, data=data, media_type=media, filename=filename), {}),
+        "mailings:write")
+
+
+@bp.get("/mailings/<mailing_id>/pdf")
+@operation("The print-ready packet: address sheet for a DL window envelope, then the signed letter",
+           tags=("mailings",), permission="cases:read", responses={200: ("The packet", None, "application/pdf")},
+           errors=(404,))
+def packet(mailing_id: str):
+    pdf, _ = run_read(lambda conn, p: mail.packet_pdf(conn, container(), p.tenant_id, mailing_id), "cases:read")
+    resp = Response(pdf, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="envoi-{mailing_id}.pdf"'
+    resp.headers["X-Content-SHA256"] = hashlib.sha256(pdf).hexdigest()
+    return resp
+
+
+@bp.post("/mailings/print-batch")
+@operation("One PDF for the printer and the deposit manifest (ZIP: batch.pdf + manifest.csv)", tags=("mailings",),
+           permission="mailings:write", body=PrintBatchIn, responses={200: ("ZIP", None, "application/zip")},
+           errors=(404,))
+def print_batch():
+    req = _parsed(PrintBatchIn, json_body())
+
+    def effect(conn, p):
+        pdf, manifest = mail.print_batch(conn, container(), p.tenant_id, req.mailing_ids)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("batch.pdf", pdf)
+            z.writestr("manifest.csv", manifest)
+        resp = Response(buf.getvalue(), mimetype="application/zip")
+        resp.headers["Content-Disposition"] = 'attachment; filename="lot-recommandes.zip"'
+        return resp
+    return run_write(effect, "mailings:write")
+
+
+CSV_BODY = {"type": "string", "description": "CSV with header tracking_number,event,date (',' or ';')"}
+
+
+@bp.post("/mailings/tracking-import")
+@operation("Import tracking events from a CSV (preview with dry_run=true)", tags=("mailings",),
+           permission="mailings:write", body=CSV_BODY, body_media="text/csv", responses={200: CsvReport},
+           params=(Param("dry_run", schema={"type": "boolean", "default": False}),), errors=(415,))
+def tracking_import():
+    if request.mimetype not in ("text/csv", "text/plain"):
+        raise Problem(415, "Unsupported media type", "send the CSV as text/csv")
+    dry_run = request.args.get("dry_run", "false") == "true"
+    text = request.get_data()
+    return run_write(lambda conn, p: (200, mail.import_tracking_csv(conn, container(), p.tenant_id, p.actor, text,
+                                                                    dry_run=dry_run), {}), "mailings:write")
+
+
+PROVIDERS = {"laposte": LaPosteSuiviProvider(), "paper": PaperLrarProvider()}
+HOOK_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class HookResult(BaseModel):
+    status: Literal["accepted", "duplicate"]
+    applied: int = 0
+    unknown_tracking_numbers: int = 0
+
+
+@bp.post("/hooks/<provider>")
+@operation("Tracking events pushed by a registered-mail provider (HMAC-signed)", tags=("mailings",),
+           body={"type": "object"}, responses={200: HookResult}, errors=(401, 404),
+           params=(Param("X-Hook-Timestamp", where="header", description="unix seconds"),
+                   Param("X-Hook-Signature", where="header",
+                         description="hex HMAC-SHA256 over '<timestamp>.' + body with the provider's secret")),
+           description="Secret: RECOUVRE_HOOK_SECRET_<PROVIDER>. Requests outside a 5-minute window are refused; "
+                       "a delivery seen before is acknowledged and ignored.")
+def hook(provider: str):
+    c = container()
+    impl = PROVIDERS.get(provider)
+    secret = c.settings.environ.get(f"RECOUVRE_HOOK_SECRET_{provider.upper()}")
+    if impl is None or not secret:
+        raise Problem(404, "Not found", f"no webhook is configured for provider {provider!r}")
+    body = request.get_data()
+    try:
+        verify_webhook(secret.encode(), request.headers.get("X-Hook-Timestamp", ""), body,
+                       request.headers.get("X-Hook-Signature", ""), now=dt.datetime.now(dt.timezone.utc),
+                       tolerance=HOOK_TOLERANCE)
+    except WebhookSignatureError as exc:
+        raise Problem(401, "Invalid webhook signature", exc.reason) from None
+    try:
+        events = impl.parse_webhook(body)
+    except ProviderError as exc:
+        raise Problem(422, "Invalid webhook payload", str(exc), errors=[{"pointer": "", "detail": str(exc)}]) from None
+    delivery_id = hashlib.sha256(body).hexdigest()
+    from sqlalchemy import insert, select
+    with c.db.write() as conn:
+        seen = conn.execute(select(inbound_hook_events.c.event_id).where(
+            inbound_hook_events.c.provider == provider, inbound_hook_events.c.event_id == delivery_id)).first()
+        if seen:
+            return {"status": "duplicate", "applied": 0, "unknown_tracking_numbers": 0}
+        conn.execute(insert(inbound_hook_events).values(provider=provider, event_id=delivery_id,
+                                                        received_at=dt.datetime.now(dt.timezone.utc)))
+        counts = mail.apply_provider_events(conn, c, provider, events)
+    return {"status": "accepted", **counts}

@@ -1,0 +1,317 @@
+"""Registered mail of a case: mailings, their tracking events, packets and the dates they start.
+
+Events come from clerks, CSV imports and provider webhooks, in any order and possibly twice;
+each is stored once (keyed by `dedupe_key`) and the mailing's state is re-derived from all of
+them. The first presentation of a mise en demeure becomes the case's `formal_notice_date` and
+starts the payment deadline (CPC 641/642 with the debtor's holidays).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from casefiles import services as cases
+from casefiles.errors import Conflict, InvalidInput, NotFound
+from casefiles.model import CaseFile, FieldError
+from persistence.tables import documents, mailing_events, mailings
+
+from ._address import AddressBlock
+from ._csv_import import parse_tracking_csv
+from ._packet import BatchItem, build_address_sheet, build_packet, build_print_batch
+from ._status import EVENT_TYPES, MailingEvent, dedupe_key, derive_status
+from ._tracking import TrackingNumberError, parse_tracking_number
+
+__all__ = ["create_mailing", "set_tracking_number", "get_mailing", "list_mailings", "record_event",
+           "attach_receipt_scan", "import_tracking_csv", "packet_pdf", "print_batch", "apply_provider_events",
+           "scan_deadlines", "AWAITING"]
+
+AWAITING = ("deposited", "presented")
+LETTER_KINDS = ("mise_en_demeure", "relance", "requete_injonction_de_payer")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _tracking(value: Any, pointer: str = "/tracking_number") -> str:
+    if not isinstance(value, str):
+        raise InvalidInput([FieldError(pointer, "tracking_number must be a string")])
+    try:
+        return parse_tracking_number(value).value
+    except TrackingNumberError as exc:
+        raise InvalidInput([FieldError(pointer, f"{exc.rule}: {exc.message}")]) from None
+
+
+def _events(conn: Connection, mailing_id: str) -> list[Mapping[str, Any]]:
+    return list(conn.execute(select(mailing_events).where(mailing_events.c.mailing_id == mailing_id)
+                             .order_by(mailing_events.c.at, mailing_events.c.created_at)).mappings())
+
+
+def _out(conn: Connection, row: Mapping[str, Any], events: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    events = _events(conn, row["id"]) if events is None else events
+    case = conn.execute(select(cases.cases.c.reference, cases.cases.c.debtor_name)
+                        .where(cases.cases.c.id == row["case_id"])).first()
+    return {
+        "id": row["id"], "case_id": row["case_id"], "case_reference": case.reference, "debtor_name": case.debtor_name,
+        "document_id": row["document_id"], "service": row["service"], "level": row["level"],
+        "provider": row["provider"], "tracking_number": row["tracking_number"], "status": row["status"],
+        "payment_days": row["payment_days"],
+        "effective_date": row["effective_date"].isoformat() if row["effective_date"] else None,
+        "deadline": row["deadline"].isoformat() if row["deadline"] else None,
+        "deposited_at": row["deposited_at"].isoformat() if row["deposited_at"] else None,
+        "awaiting_receipt": row["status"] in AWAITING,
+        "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat(),
+        "events": [{"type": e["type"], "at": e["at"].isoformat(), "source": e["source"]} for e in events],
+    }
+
+
+def _row(conn: Connection, tenant_id: str, mailing_id: str, lock: bool = False) -> Mapping[str, Any]:
+    q = select(mailings).where(mailings.c.id == mailing_id, mailings.c.tenant_id == tenant_id)
+    row = conn.execute(q.with_for_update() if lock else q).mappings().first()
+    if row is None:
+        raise NotFound(f"no mailing {mailing_id}")
+    return row
+
+
+def _locked_case(conn: Connection, case_id: str) -> Mapping[str, Any]:
+    return conn.execute(select(cases.cases).where(cases.cases.c.id == case_id).with_for_update()).mappings().one()
+
+
+def create_mailing(conn: Connection, tenant_id: str, actor: str, case_id: str, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput([FieldError("", "must be a JSON object")])
+    errors = [FieldError(f"/{k}", "unknown field") for k in data
+              if k not in ("document_id", "service", "level", "tracking_number")]
+    if data.get("service") not in ("lrar", "lre"):
+        errors.append(FieldError("/service", "service must be lrar or lre"))
+    if data.get("level") not in ("R1", "R2", "R3"):
+        errors.append(FieldError("/level", "level must be R1, R2 or R3"))
+    if not isinstance(data.get("document_id"), str):
+        errors.append(FieldError("/document_id", "document_id is required"))
+    tracking = None
+    if data.get("tracking_number") is not None:
+        try:
+            tracking = _tracking(data["tracking_number"])
+        except InvalidInput as exc:
+            errors += exc.errors
+    if errors:
+        raise InvalidInput(errors)
+    cases.get_case(conn, tenant_id, case_id)
+    doc = conn.execute(select(documents).where(documents.c.id == data["document_id"],
+                                               documents.c.tenant_id == tenant_id,
+                                               documents.c.case_id == case_id)).mappings().first()
+    if doc is None:
+        raise InvalidInput([FieldError("/document_id", "no document with this id in the case")])
+    if doc["kind"] not in LETTER_KINDS:
+        raise InvalidInput([FieldError("/document_id", f"a {doc['kind']} is not a letter to post")])
+    if doc["status"] != "ready":
+        raise Conflict(f"document {doc['id']} is {doc['status']}: wait until it is ready")
+    moment = _now()
+    row = dict(id=str(uuid.uuid4()), tenant_id=tenant_id, case_id=case_id, document_id=doc["id"],
+               service=data["service"], level=data["level"], provider="paper" if data["service"] == "lrar" else "lre",
+               tracking_number=tracking, status="created", payment_days=doc["params"].get("payment_days", 8),
+               created_at=moment, updated_at=moment)
+    conn.execute(insert(mailings).values(**row))
+    cases.append_event(conn, _locked_case(conn, case_id), "mailing.created", actor, {
+        "mailing_id": row["id"], "document_id": doc["id"], "document_sha256": doc["sha256"],
+        "service": row["service"], "level": row["level"], "tracking_number": tracking})
+    return _out(conn, {**row, "effective_date": None, "deadline": None, "deposited_at": None}, [])
+
+
+def set_tracking_number(conn: Connection, tenant_id: str, actor: str, mailing_id: str, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or set(data) - {"tracking_number"} or "tracking_number" not in data:
+        raise InvalidInput([FieldError("/tracking_number", "send {\"tracking_number\": \"...\"} and nothing else")])
+    tracking = _tracking(data["tracking_number"])
+    row = _row(conn, tenant_id, mailing_id, lock=True)
+    if row["tracking_number"] == tracking:
+        return _out(conn, row)
+    if row["tracking_number"]:
+        raise Conflict(f"mailing {mailing_id} already has tracking number {row['tracking_number']}")
+    conn.execute(update(mailings).where(mailings.c.id == mailing_id).values(tracking_number=tracking, updated_at=_now()))
+    cases.append_event(conn, _locked_case(conn, row["case_id"]), "mailing.tracking_number_set", actor,
+                       {"mailing_id": mailing_id, "tracking_number": tracking})
+    return _out(conn, _row(conn, tenant_id, mailing_id))
+
+
+def get_mailing(conn: Connection, tenant_id: str, mailing_id: str) -> dict[str, Any]:
+    return _out(conn, _row(conn, tenant_id, mailing_id))
+
+
+def list_mailings(conn: Connection, tenant_id: str, *, case_id: str | None = None,
+                  awaiting_receipt: bool | None = None, older_than_days: int | None = None) -> list[dict[str, Any]]:
+    """Oldest first: the clerks' queue starts with the letters waiting longest."""
+    q = select(mailings).where(mailings.c.tenant_id == tenant_id)
+    if case_id:
+        q = q.where(mailings.c.case_id == case_id)
+    if awaiting_receipt is True:
+        q = q.where(mailings.c.status.in_(AWAITING))
+    elif awaiting_receipt is False:
+        q = q.where(mailings.c.status.notin_(AWAITING))
+    if older_than_days is not None:
+        cutoff = _now() - dt.timedelta(days=older_than_days)
+        q = q.where(func.coalesce(mailings.c.deposited_at, mailings.c.created_at) <= cutoff)
+    rows = conn.execute(q.order_by(func.coalesce(mailings.c.deposited_at, mailings.c.created_at),
+                                   mailings.c.id)).mappings().all()
+    return [_out(conn, r) for r in rows]
+
+
+def _refresh(conn: Connection, mailing: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    """Re-derives the state from every stored event and propagates it to the case."""
+    from law import payment_deadline
+    import webhooks
+    stored = _events(conn, mailing["id"])
+    state = derive_status(MailingEvent(e["type"], e["at"], None, e["source"]) for e in stored)
+    case_row = _locked_case(conn, mailing["case_id"])
+    case = CaseFile.model_validate(case_row["data"])
+    deadline = payment_deadline(state.effective_date, mailing["payment_days"], case.debtor.address.postal_code) \
+        if state.effective_date else None
+    conn.execute(update(mailings).where(mailings.c.id == mailing["id"]).values(
+        status=state.status, effective_date=state.effective_date, deadline=deadline,
+        deposited_at=state.deposited_at, updated_at=_now()))
+    kind = conn.execute(select(documents.c.kind).where(documents.c.id == mailing["document_id"])).scalar()
+    if kind == "mise_en_demeure" and state.effective_date and \
+            case_row["data"].get("formal_notice_date") != state.effective_date.isoformat():
+        new = dict(case_row["data"], formal_notice_date=state.effective_date.isoformat())
+        cases.update_case_data(conn, case_row, actor, "case.formal_notice_dated",
+                               {"mailing_id": mailing["id"], "formal_notice_date": new["formal_notice_date"],
+                                "basis": "date of first presentation of the mise en demeure"}, new,
+                               status="formal_notice" if case_row["status"] == "open" else case_row["status"])
+        case_row = _locked_case(conn, mailing["case_id"])
+    if state.address_invalid and not case_row["address_invalid"]:
+        cases.append_event(conn, case_row, "case.address_invalid", actor,
+                           {"mailing_id": mailing["id"], "reason": "n'habite pas à l'adresse indiquée"},
+                           changes={"address_invalid": True})
+    out = _out(conn, _row(conn, mailing["tenant_id"], mailing["id"]))
+    webhooks.emit(conn, mailing["tenant_id"], "mailing.updated",
+                  {k: out[k] for k in ("id", "case_id", "status", "tracking_number", "effective_date", "deadline")})
+    return out
+
+
+def record_event(conn: Connection, container, tenant_id: str, actor: str, mailing_id: str, *, type: str,
+                 at: dt.datetime, source: str = "clerk", event_id: str | None = None,
+                 raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Stores one tracking event (once) and answers the mailing's new state."""
+    errors = []
+    if type not in EVENT_TYPES:
+        errors.append(FieldError("/type", f"type must be one of {', '.join(EVENT_TYPES)}"))
+    if not isinstance(at, dt.datetime) or at.tzinfo is None:
+        errors.append(FieldError("/at", "at must be a date-time with its time zone, e.g. 2026-03-05T10:12:00+01:00"))
+    elif at > _now() + dt.timedelta(minutes=5):
+        errors.append(FieldError("/at", "at is in the future"))
+    if errors:
+        raise InvalidInput(errors)
+    mailing = _row(conn, tenant_id, mailing_id, lock=True)
+    event = MailingEvent(type, at, event_id, source)
+    key = hashlib.sha256(repr(dedupe_key(event)).encode()).hexdigest()
+    if conn.execute(select(mailing_events.c.id).where(mailing_events.c.mailing_id == mailing_id,
+                                                      mailing_events.c.dedupe_key == key)).first():
+        return _out(conn, mailing)              # the same event again: stored once
+    conn.execute(insert(mailing_events).values(id=str(uuid.uuid4()), mailing_id=mailing_id, dedupe_key=key,
+                                               type=type, at=at, source=source, raw=dict(raw or {}),
+                                               created_at=_now()))
+    cases.append_event(conn, _locked_case(conn, mailing["case_id"]), "mailing.event_recorded", actor, {
+        "mailing_id": mailing_id, "type": type, "at": at.isoformat(), "source": source, "event_id": event_id})
+    return _refresh(conn, mailing, actor)
+
+
+def attach_receipt_scan(conn: Connection, container, tenant_id: str, actor: str, mailing_id: str, *, data: bytes,
+                        media_type: str, filename: str | None) -> dict[str, Any]:
+    mailing = _row(conn, tenant_id, mailing_id)
+    sha = hashlib.sha256(data).hexdigest()
+    ext = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[media_type]
+    key = f"tenants/{tenant_id}/cases/{mailing['case_id']}/mailings/{mailing_id}/receipt-{sha}.{ext}"
+    stored = container.archive.put(key, data, media_type)
+    ev = cases.record_evidence(conn, tenant_id, actor, mailing["case_id"], kind="receipt_scan",
+                               title=f"Avis de réception LRAR {mailing['tracking_number'] or mailing_id}",
+                               filename=filename, media_type=media_type, size=len(data), sha256=sha,
+                               archive_key=key, version_id=stored.version_id, event_type="mailing.receipt_scanned")
+    return {"mailing": get_mailing(conn, tenant_id, mailing_id), "evidence": ev}
+
+
+def import_tracking_csv(conn: Connection, container, tenant_id: str, actor: str, text: str | bytes, *,
+                        dry_run: bool) -> dict[str, Any]:
+    parsed = parse_tracking_csv(text, now=_now())
+    rejected = [{"line": e.line, "column": e.column, "message": e.message_fr} for e in parsed.errors]
+    accepted = []
+    for row in parsed.rows:
+        found = conn.execute(select(mailings.c.id).where(mailings.c.tenant_id == tenant_id,
+                                                         mailings.c.tracking_number == row.tracking_number)).first()
+        if found is None:
+            rejected.append({"line": row.line, "column": "tracking_number",
+                             "message": f"aucun envoi avec le numéro de suivi {row.tracking_number}"})
+            continue
+        accepted.append({"line": row.line, "tracking_number": row.tracking_number, "event": row.event_type,
+                         "at": row.at.isoformat(), "mailing_id": found.id})
+        if not dry_run:
+            record_event(conn, container, tenant_id, actor, found.id, type=row.event_type, at=row.at,
+                         source="csv_import")
+    rejected.sort(key=lambda r: r["line"])
+    return {"dry_run": dry_run, "accepted": accepted, "rejected": rejected}
+
+
+def apply_provider_events(conn: Connection, container, provider: str, events) -> dict[str, int]:
+    """Events from a provider webhook: matched by tracking number across tenants."""
+    applied = unknown = 0
+    for ev in events:
+        rows = conn.execute(select(mailings.c.id, mailings.c.tenant_id).where(
+            mailings.c.tracking_number == ev.tracking_number)).all()
+        if not rows:
+            unknown += 1
+        for r in rows:
+            record_event(conn, container, r.tenant_id, f"provider:{provider}", r.id, type=ev.event_type, at=ev.at,
+                         source=provider, event_id=ev.provider_event_id, raw={"code": ev.raw_code})
+            applied += 1
+    return {"applied": applied, "unknown_tracking_numbers": unknown}
+
+
+def _block(party, name: str | None = None) -> AddressBlock:
+    a = party.address
+    return AddressBlock(name or party.name, list(a.lines), a.postal_code, a.city, a.country)
+
+
+def packet_pdf(conn: Connection, container, tenant_id: str, mailing_id: str) -> tuple[bytes, str]:
+    """The print-ready packet (address sheet + signed letter), archived once, then served."""
+    mailing = _row(conn, tenant_id, mailing_id)
+    key = f"tenants/{tenant_id}/cases/{mailing['case_id']}/mailings/{mailing_id}/packet-" \
+          f"{mailing['tracking_number'] or 'sans-numero'}.pdf"
+    existing = container.archive.head(key)
+    if existing:
+        return container.archive.get(key), key
+    case, _ = cases.load_case(conn, tenant_id, mailing["case_id"])
+    doc = conn.execute(select(documents).where(documents.c.id == mailing["document_id"])).mappings().one()
+    sender = _block(case.collection_agency or case.creditor)
+    sheet = build_address_sheet(sender, _block(case.debtor), mailing["tracking_number"], mailing["level"],
+                                mailing["service"], case.reference)
+    pdf = build_packet(sheet, container.archive.get(doc["pdf_key"]), [])
+    container.archive.put(key, pdf, "application/pdf")
+    return pdf, key
+
+
+def print_batch(conn: Connection, container, tenant_id: str, mailing_ids: list[str]) -> tuple[bytes, str]:
+    items = []
+    for mid in mailing_ids:
+        m = _row(conn, tenant_id, mid)
+        case, _ = cases.load_case(conn, tenant_id, m["case_id"])
+        pdf, _ = packet_pdf(conn, container, tenant_id, mid)
+        items.append(BatchItem(mid, m["tracking_number"], case.debtor.name, case.debtor.address.postal_code,
+                               case.debtor.address.city, m["level"], pdf))
+    return build_print_batch(items)
+
+
+def scan_deadlines(db, today: dt.date) -> None:
+    """Emits `deadline.reached` once per mailing whose payment deadline has passed."""
+    import webhooks
+    with db.write() as conn:
+        rows = conn.execute(select(mailings).where(mailings.c.deadline < today,
+                                                   mailings.c.deadline >= today - dt.timedelta(days=30))).mappings()
+        for m in rows:
+            webhooks.emit(conn, m["tenant_id"], "deadline.reached", {
+                "kind": "payment_deadline", "case_id": m["case_id"], "mailing_id": m["id"],
+                "date": m["deadline"].isoformat(), "basis": "CPC 641-642; délai de paiement de la mise en demeure"},
+                once_key=f"deadline.reached:{m['id']}:{m['deadline'].isoformat()}")
+

@@ -1,0 +1,4 @@
+"""Documents of a case: requested over the API, generated, signed and archived by a job."""
+from .service import KINDS, document_file, get_document, list_documents, paris_today, request_document
+
+__all__ = ["KINDS", "document_file", "get_document", "list_documents", "paris_today", "request_document"]

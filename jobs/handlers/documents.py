@@ -1,0 +1,2 @@
+"""Registers `document.generate` (defined with the documents service)."""
+import documents.service  # noqa: F401
