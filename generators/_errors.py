@@ -1,0 +1,17 @@
+"""The one exception the pipeline raises, naming the step that failed so callers can retry or report."""
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["GenerationError", "Step"]
+
+Step = Literal["render", "convert", "assemble", "finish"]
+
+
+class GenerationError(Exception):
+    """A document could not be produced; ``step`` says where (a bad template, LibreOffice, pypdf, the finisher)."""
+
+    def __init__(self, step: Step, message: str):
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.message = message
