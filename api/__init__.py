@@ -73,7 +73,8 @@ def _extra_blueprints() -> list[Blueprint]:
     """Blueprints of the other capabilities (claims, documents, mailings…), registered when present."""
     import importlib
     out = []
-    for name in ("api.claims", "api.documents", "api.signatures", "api.mailings", "api.webhooks", "api.proofs"):
+    for name in ("api.claims", "api.documents", "api.signatures", "api.mailings", "api.webhooks", "api.proofs",
+                 "api.archive"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -37,11 +37,22 @@ def _post_worker_init(worker) -> None:
         start_embedded_runner(container)
 
 
+def check_archive(container) -> None:
+    """Refuse to start on an archive that cannot keep documents immutable (e.g. no Object Lock)."""
+    from storage import ArchiveConfigError
+    try:
+        container.archive.check()
+    except ArchiveConfigError as exc:
+        raise SystemExit(f"RECOUVRE_ARCHIVE: {exc}") from None
+
+
 def run_server(settings: Settings, host: str, port: int, workers: int | None) -> None:
     from bootstrap import build_container
     container = build_container(settings)
     if settings.is_sqlite:   # embedded: migrate on start; PostgreSQL: operators run `recouvre db upgrade`
         container.db.upgrade()
+    check_archive(container)
+    container.signer          # loads the key now; logs the warning if it is a development certificate
     container.close()
     options = {
         "bind": f"{host}:{port}",

@@ -21,7 +21,7 @@ from casefiles.model import CaseFile, FieldError
 from jobs import JobContext, PermanentError, enqueue, handler
 from persistence.tables import documents, evidence, mailings
 
-__all__ = ["KINDS", "request_document", "list_documents", "get_document", "document_file", "paris_today",
+__all__ = ["KINDS", "request_document", "list_documents", "get_document", "document_file", "paris_today", "set_legal_hold",
            "document_out"]
 
 KINDS = ("relance", "mise_en_demeure", "decompte", "requete_injonction_de_payer", "bordereau_pieces",
@@ -271,3 +271,19 @@ def generate_document(ctx: JobContext) -> dict[str, Any]:
                                     "sha256": artefacts["pdf"]["sha256"]}, once_key=f"document.ready:{doc['id']}")
     return {"document_id": doc["id"], "sha256": artefacts["pdf"]["sha256"]}
 
+
+
+def set_legal_hold(conn: Connection, container, tenant_id: str, actor: str, document_id: str,
+                   on: bool) -> dict[str, Any]:
+    """Holds (or releases) every archived file of the document; recorded in the ledger."""
+    row = _doc_row(conn, tenant_id, document_id)
+    keys = [k for k in (row["pdf_key"], row["docx_key"], row["zip_key"]) if k]
+    if not keys:
+        raise Conflict(f"document {document_id} has no archived file yet ({row['status']})")
+    for key in keys:
+        container.archive.set_legal_hold(key, on)
+    case_row = conn.execute(select(cases.cases).where(cases.cases.c.id == row["case_id"]).with_for_update()) \
+        .mappings().one()
+    cases.append_event(conn, case_row, "archive.legal_hold", actor,
+                       {"document_id": document_id, "on": on, "archive_keys": keys})
+    return {"document_id": document_id, "legal_hold": on, "objects": keys}

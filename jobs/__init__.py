@@ -4,11 +4,11 @@ The database job table decides what runs; the embedded runner (default) or Celer
 (RECOUVRE_BROKER_URL) execute. See `_store` for the crash-recovery rules.
 """
 from ._execute import HANDLERS, JobContext, PermanentError, TransientError, execute, handler
-from ._queue import CeleryQueue, EmbeddedQueue, EmbeddedRunner, run_sweeper_forever
+from ._queue import CeleryQueue, EmbeddedQueue, EmbeddedRunner, periodic, run_periodic, run_sweeper_forever
 from ._store import Job, claim, enqueue, get_job, sweep
 
 __all__ = ["HANDLERS", "JobContext", "PermanentError", "TransientError", "execute", "handler", "CeleryQueue",
-           "EmbeddedQueue", "EmbeddedRunner", "run_sweeper_forever", "Job", "claim", "enqueue", "get_job", "sweep",
+           "EmbeddedQueue", "EmbeddedRunner", "periodic", "run_periodic", "run_sweeper_forever", "Job", "claim", "enqueue", "get_job", "sweep",
            "start_embedded_runner"]
 
 

@@ -4,12 +4,32 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from . import _store
 
-__all__ = ["EmbeddedQueue", "CeleryQueue", "EmbeddedRunner"]
+__all__ = ["EmbeddedQueue", "CeleryQueue", "EmbeddedRunner", "periodic", "run_periodic"]
 
 log = logging.getLogger("recouvre.jobs")
+
+# Duties run at every sweep, by the embedded runner and by `recouvre worker` alike
+# (deadline notices, ledger timestamps…). Each takes the container and must be idempotent.
+PERIODIC: list[Callable[[object], None]] = []
+
+
+def periodic(fn: Callable[[object], None]) -> Callable[[object], None]:
+    PERIODIC.append(fn)
+    return fn
+
+
+def run_periodic(container) -> None:
+    from ._execute import _load_handlers
+    _load_handlers()   # handler modules register their periodic duties too
+    for fn in PERIODIC:
+        try:
+            fn(container)
+        except Exception:  # noqa: BLE001 - one failing duty must not stop the others
+            log.exception("periodic duty %s failed", getattr(fn, "__name__", fn))
 
 
 class EmbeddedQueue:
@@ -77,6 +97,7 @@ class EmbeddedRunner:
                     self.container.queue.wakeup.set()
             except Exception:  # noqa: BLE001
                 log.exception("sweeper error")
+            run_periodic(self.container)
 
 
 def run_sweeper_forever(container, every: float, stop: threading.Event) -> None:
@@ -92,6 +113,7 @@ def run_sweeper_forever(container, every: float, stop: threading.Event) -> None:
                         container.queue.dispatch(jid)
         except Exception:  # noqa: BLE001
             log.exception("sweeper error")
+        run_periodic(container)
         time.sleep(0)
 
 

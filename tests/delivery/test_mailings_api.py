@@ -229,3 +229,17 @@ class TestProviderHooks:
         assert self._post(hooked, body, ts=int(time.time()) - 3600).status_code == 401
         assert hooked.post("/v1/hooks/laposte", data=body).status_code == 401
         assert hooked.post("/v1/hooks/unknown", data=body).status_code == 404
+
+
+def test_passed_deadline_is_announced_once(tenant, container, mise_en_demeure):
+    from jobs import run_periodic
+    case, doc = mise_en_demeure
+    m = _mailing(tenant, case, doc)
+    presented = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=20)).isoformat()
+    deadline = _event(tenant, m["id"], "first_presented", presented)["deadline"]
+    run_periodic(container)
+    run_periodic(container)
+    reached = [e for e in tenant.integrator.get("/v1/events?limit=500").json["items"]
+               if e["type"] == "deadline.reached" and e["data"]["mailing_id"] == m["id"]]
+    assert len(reached) == 1
+    assert reached[0]["data"]["date"] == deadline and reached[0]["data"]["case_id"] == case["id"]

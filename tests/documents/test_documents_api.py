@@ -115,3 +115,26 @@ def test_claim_and_deadlines_endpoints(tenant, b2b):
     deadlines = tenant.clerk.get(f"/v1/cases/{b2b['id']}/deadlines?today=2026-03-01").json["items"]
     assert {d["kind"] for d in deadlines} == {"prescription"}
     assert all("L110-4" in d["basis"] or "L. 110-4" in d["basis"] for d in deadlines)
+
+
+def test_signature_validation_endpoint(tenant, container, b2b):
+    doc = generate(tenant, container, b2b["id"], "relance", as_of="2026-01-10")
+    pdf = tenant.lawyer.get(f"/v1/documents/{doc['id']}/pdf").data
+    ok = tenant.clerk.post("/v1/signatures/validate", data=pdf, headers={"Content-Type": "application/pdf"}).json
+    assert ok["intact"] and ok["valid"] and ok["trusted"] and ok["level"] == "B-B" and ok["problems"] == []
+    i = len(pdf) // 3
+    tampered = pdf[:i] + bytes([pdf[i] ^ 0x01]) + pdf[i + 1:]
+    bad = tenant.clerk.post("/v1/signatures/validate", data=tampered, headers={"Content-Type": "application/pdf"})
+    assert bad.status_code == 200 and bad.json["intact"] is False
+    junk = tenant.clerk.post("/v1/signatures/validate", data=b"not a pdf", headers={"Content-Type": "application/pdf"})
+    assert junk.status_code == 200 and junk.json["valid"] is False and junk.json["problems"]
+
+
+def test_legal_hold_on_demand(tenant, container, b2b):
+    doc = generate(tenant, container, b2b["id"], "decompte", as_of="2026-03-01")
+    r = tenant.lawyer.client.put(f"/v1/documents/{doc['id']}/legal-hold", json={"on": True},
+                                 headers={"Authorization": f"Bearer {tenant.keys['lawyer']}"})
+    assert r.status_code == 200 and r.json["legal_hold"] is True
+    assert all(container.archive.head(k).legal_hold for k in r.json["objects"])
+    events = tenant.lawyer.get(f"/v1/cases/{b2b['id']}/events").json["items"]
+    assert events[-1]["type"] == "archive.legal_hold" and events[-1]["payload"]["on"] is True
