@@ -41,7 +41,7 @@ KNOWN_VARIABLES: dict[str, str] = {
 }
 _PREFIXES = ("RECOUVRE_HOOK_SECRET_",)
 # Read by the test suite or the Makefile, never by the service itself.
-_TOOLING = {"RECOUVRE_TEST_DATABASE_URL", "RECOUVRE_TEST_REDIS_URL"}
+_TOOLING = {"RECOUVRE_TEST_DATABASE_URL", "RECOUVRE_TEST_REDIS_URL", "RECOUVRE_SCHEMA_EXPLORE"}
 
 
 class ConfigError(ValueError):

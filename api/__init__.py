@@ -52,6 +52,20 @@ def register_api(app: Flask) -> None:
         return cache["spec"]
     app.extensions["recouvre_spec"] = spec
 
+    @app.before_request
+    def _refuse_unknown_query_parameters():
+        """A misspelt parameter (`as_off=`) must not silently fall back to a default."""
+        view = app.view_functions.get(request.endpoint or "")
+        doc = getattr(view, "__openapi__", None)
+        if doc is None or not request.args:
+            return None
+        known = {p.name for p in doc.params if p.where == "query"}
+        unknown = sorted(k for k in request.args if k not in known)
+        if unknown:
+            return problem_response(422, "Invalid input", "unknown query parameter", instance=request.path,
+                                    errors=[{"pointer": f"/{k}", "detail": "unknown query parameter"} for k in unknown])
+        return None
+
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
         return exc.response(instance=request.path)

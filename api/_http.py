@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from decimal import Decimal
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,7 +21,7 @@ from persistence.tables import idempotency_keys
 from .problems import Problem
 
 __all__ = ["container", "principal", "require", "json_body", "json_response", "run_write", "run_read",
-           "authenticate_request", "domain_problem"]
+           "authenticate_request", "domain_problem", "bool_arg"]
 
 
 def container():
@@ -72,6 +73,16 @@ def json_body() -> Any:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
 
 
+def bool_arg(name: str, default: bool | None = None) -> bool | None:
+    """A boolean query parameter: exactly `true` or `false`, anything else is the client's error."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise Problem(422, "Invalid input", errors=[{"pointer": f"/{name}", "detail": "must be true or false"}])
+    return raw == "true"
+
+
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     resp = Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype="application/json")
     for k, v in (headers or {}).items():
@@ -113,6 +124,7 @@ def _replay(row: Mapping[str, Any], fingerprint: str) -> Response:
     return resp
 
 
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")   # as documented in the OpenAPI parameter
 Effect = Callable[[Connection, Principal], tuple[int, Any, Mapping[str, str]] | Response]
 
 
@@ -122,8 +134,8 @@ def run_write(effect: Effect, permission: str) -> Response:
     key = request.headers.get("Idempotency-Key")
     c = container()
     fingerprint = _request_fingerprint() if key else ""
-    if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
-        raise Problem(400, "Invalid Idempotency-Key", "the key must be 1 to 255 printable characters")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise Problem(400, "Invalid Idempotency-Key", "the key must be 1 to 255 visible ASCII characters")
     if key:
         with c.db.read() as conn:
             row = conn.execute(select(idempotency_keys).where(idempotency_keys.c.tenant_id == p.tenant_id,

@@ -14,7 +14,7 @@ from delivery import LaPosteSuiviProvider, PaperLrarProvider, ProviderError, Web
 from delivery import service as mail
 from persistence.tables import inbound_hook_events
 
-from ._http import container, json_body, run_read, run_write
+from ._http import bool_arg, container, json_body, run_read, run_write
 from .cases import read_upload
 from .openapi import Param, operation
 from .problems import Problem
@@ -129,19 +129,21 @@ def _created(out: dict):
     return 201, out, {"Location": f"/v1/mailings/{out['id']}"}
 
 
-@bp.patch("/mailings/<mailing_id>")
+@bp.patch("/mailings/<uuid:mailing_id>")
 @operation("Add the tracking number", tags=("mailings",), permission="mailings:write", body=TrackingIn,
            responses={200: MailingOut}, errors=(404, 409))
-def patch(mailing_id: str):
+def patch(mailing_id):
+    mailing_id = str(mailing_id)
     body = json_body()
     return run_write(lambda conn, p: (200, mail.set_tracking_number(conn, p.tenant_id, p.actor, mailing_id, body), {}),
                      "mailings:write")
 
 
-@bp.get("/mailings/<mailing_id>")
+@bp.get("/mailings/<uuid:mailing_id>")
 @operation("A mailing with its events, effective date and deadline", tags=("mailings",), permission="cases:read",
            responses={200: MailingOut}, errors=(404,))
-def get(mailing_id: str):
+def get(mailing_id):
+    mailing_id = str(mailing_id)
     return run_read(lambda conn, p: mail.get_mailing(conn, p.tenant_id, mailing_id), "cases:read")
 
 
@@ -154,9 +156,7 @@ def get(mailing_id: str):
 def list_():
     args = request.args
     errors = []
-    awaiting = args.get("awaiting_receipt")
-    if awaiting not in (None, "true", "false"):
-        errors.append({"pointer": "/awaiting_receipt", "detail": "true or false"})
+    awaiting = bool_arg("awaiting_receipt")
     older = args.get("older_than_days")
     try:
         older_n = int(older) if older is not None else None
@@ -169,13 +169,14 @@ def list_():
         raise Problem(422, "Invalid input", errors=errors)
     return run_read(lambda conn, p: {"items": mail.list_mailings(
         conn, p.tenant_id, case_id=args.get("case_id") or None,
-        awaiting_receipt=None if awaiting is None else awaiting == "true", older_than_days=older_n)}, "cases:read")
+        awaiting_receipt=awaiting, older_than_days=older_n)}, "cases:read")
 
 
-@bp.post("/mailings/<mailing_id>/events")
+@bp.post("/mailings/<uuid:mailing_id>/events")
 @operation("Record a tracking event (idempotent; any order)", tags=("mailings",), permission="mailings:write",
            body=MailingEventIn, responses={200: MailingOut}, errors=(404,))
-def add_event(mailing_id: str):
+def add_event(mailing_id):
+    mailing_id = str(mailing_id)
     ev = _parsed(MailingEventIn, json_body())
     return run_write(lambda conn, p: (200, mail.record_event(
         conn, container(), p.tenant_id, p.actor, mailing_id, type=ev.type, at=ev.at, event_id=ev.id), {}),
@@ -187,10 +188,11 @@ RECEIPT_FORM = {"type": "object", "required": ["file"], "additionalProperties": 
                                         "description": "scanned avis de réception: PDF, PNG or JPEG"}}}
 
 
-@bp.post("/mailings/<mailing_id>/receipt")
+@bp.post("/mailings/<uuid:mailing_id>/receipt")
 @operation("Upload the scanned avis de réception", tags=("mailings",), permission="mailings:write",
            body=RECEIPT_FORM, body_media="multipart/form-data", responses={201: ReceiptOut}, errors=(404, 413, 415))
-def receipt(mailing_id: str):
+def receipt(mailing_id):
+    mailing_id = str(mailing_id)
     c = container()
     data, media, _, filename = read_upload(c.settings.max_upload_bytes)
     extra = [k for k in request.form]
@@ -201,11 +203,12 @@ def receipt(mailing_id: str):
         "mailings:write")
 
 
-@bp.get("/mailings/<mailing_id>/pdf")
+@bp.get("/mailings/<uuid:mailing_id>/pdf")
 @operation("The print-ready packet: address sheet for a DL window envelope, then the signed letter",
            tags=("mailings",), permission="cases:read", responses={200: ("The packet", None, "application/pdf")},
            errors=(404,))
-def packet(mailing_id: str):
+def packet(mailing_id):
+    mailing_id = str(mailing_id)
     pdf, _ = run_read(lambda conn, p: mail.packet_pdf(conn, container(), p.tenant_id, mailing_id), "cases:read")
     resp = Response(pdf, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'attachment; filename="envoi-{mailing_id}.pdf"'
@@ -242,7 +245,7 @@ CSV_BODY = {"type": "string", "description": "CSV with header tracking_number,ev
 def tracking_import():
     if request.mimetype not in ("text/csv", "text/plain"):
         raise Problem(415, "Unsupported media type", "send the CSV as text/csv")
-    dry_run = request.args.get("dry_run", "false") == "true"
+    dry_run = bool_arg("dry_run", False)
     text = request.get_data()
     return run_write(lambda conn, p: (200, mail.import_tracking_csv(conn, container(), p.tenant_id, p.actor, text,
                                                                     dry_run=dry_run), {}), "mailings:write")

@@ -111,8 +111,9 @@ def build_spec(app: Flask, *, title: str, version: str, prefix: str = "/") -> di
                                   "tags": list(doc.tags), "responses": {}}
             if doc.description:
                 op["description"] = doc.description
-            params = [{"name": a, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-                      for a in rule.arguments]
+            params = [{"name": a, "in": "path", "required": True,
+                       "schema": {"type": "string", "format": "uuid"} if type(rule._converters[a]).__name__ ==
+                       "UUIDConverter" else {"type": "string", "minLength": 1}} for a in rule.arguments]
             params += [{"name": p.name, "in": p.where, "required": p.required, "schema": p.schema,
                         **({"description": p.description} if p.description else {})} for p in doc.params]
             if method == "POST":
@@ -121,6 +122,9 @@ def build_spec(app: Flask, *, title: str, version: str, prefix: str = "/") -> di
                                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}})
             if params:
                 op["parameters"] = params
+            # every operation refuses unknown query parameters (see api._refuse_unknown_query_parameters)
+            op["responses"]["422"] = {"description": "Invalid input, or an unknown query parameter", "content": {
+                "application/problem+json": {"schema": {"$ref": _REF.format(model="ProblemOut")}}}}
             responses = dict(doc.responses)
             if method == "POST":
                 for code, desc in ((400, "Malformed request or Idempotency-Key"),

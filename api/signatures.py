@@ -37,6 +37,8 @@ def validate():
     if request.mimetype not in ("application/pdf", "application/octet-stream"):
         raise Problem(415, "Unsupported media type", "send the PDF as application/pdf")
     data = request.get_data()
+    if not data:
+        raise Problem(422, "Invalid input", errors=[{"pointer": "", "detail": "send the PDF as the request body"}])
     if len(data) > c.settings.max_upload_bytes:
         raise Problem(413, "Upload too large", f"the limit is {c.settings.max_upload_bytes // (1024 * 1024)} MB")
     return validate_pdf(data, trust_roots=c.signer.trust_roots).to_dict()

@@ -12,6 +12,7 @@ from .openapi import Param, operation
 from .problems import Problem
 
 bp = Blueprint("webhooks", __name__)
+MAX_SEQ = 2**63 - 1   # event sequence numbers are 64-bit database integers
 
 class SubscriptionOut(BaseModel):
     id: str
@@ -70,14 +71,14 @@ def delete(sub_id: str):
 @bp.get("/events")
 @operation("Replay events after a sequence number", tags=("webhooks",), permission="cases:read",
            responses={200: EventList}, errors=(422,),
-           params=(Param("since", schema={"type": "integer", "minimum": 0, "default": 0},
+           params=(Param("since", schema={"type": "integer", "minimum": 0, "maximum": MAX_SEQ, "default": 0},
                          description="the `seq` of the last event already processed"),
                    Param("limit", schema={"type": "integer", "minimum": 1, "maximum": 500, "default": 100})))
 def events():
     try:
         since = int(request.args.get("since", 0))
         limit = int(request.args.get("limit", 100))
-        if since < 0 or not 1 <= limit <= 500:
+        if not 0 <= since <= MAX_SEQ or not 1 <= limit <= 500:
             raise ValueError
     except ValueError:
         raise Problem(422, "Invalid input", errors=[{"pointer": "/since", "detail": "since must be an integer ≥ 0 "

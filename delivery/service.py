@@ -236,6 +236,9 @@ def attach_receipt_scan(conn: Connection, container, tenant_id: str, actor: str,
 def import_tracking_csv(conn: Connection, container, tenant_id: str, actor: str, text: str | bytes, *,
                         dry_run: bool) -> dict[str, Any]:
     parsed = parse_tracking_csv(text, now=_now())
+    header = [e for e in parsed.errors if e.line == 1]
+    if header:   # without its header row nothing in the file can be read
+        raise InvalidInput([FieldError(f"/header/{e.column or ''}", e.message_fr) for e in header])
     rejected = [{"line": e.line, "column": e.column, "message": e.message_fr} for e in parsed.errors]
     accepted = []
     for row in parsed.rows:

@@ -243,3 +243,10 @@ def test_passed_deadline_is_announced_once(tenant, container, mise_en_demeure):
                if e["type"] == "deadline.reached" and e["data"]["mailing_id"] == m["id"]]
     assert len(reached) == 1
     assert reached[0]["data"]["date"] == deadline and reached[0]["data"]["case_id"] == case["id"]
+
+
+def test_csv_without_its_header_is_refused_whole(tenant):
+    r = tenant.clerk.post("/v1/mailings/tracking-import", data="RA473124829FR;AG1;2026-03-05\n",
+                          headers={"Content-Type": "text/csv"})
+    assert r.status_code == 422 and all(e["pointer"].startswith("/header/") for e in r.json["errors"])
+    assert any("tracking_number" in e["pointer"] or "tracking_number" in e["detail"] for e in r.json["errors"])
