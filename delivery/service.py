@@ -120,6 +120,7 @@ def create_mailing(conn: Connection, tenant_id: str, actor: str, case_id: str, d
     cases.append_event(conn, _locked_case(conn, case_id), "mailing.created", actor, {
         "mailing_id": row["id"], "document_id": doc["id"], "document_sha256": doc["sha256"],
         "service": row["service"], "level": row["level"], "tracking_number": tracking})
+    _queue_packet(conn, row)
     return _out(conn, {**row, "effective_date": None, "deadline": None, "deposited_at": None}, [])
 
 
@@ -135,7 +136,15 @@ def set_tracking_number(conn: Connection, tenant_id: str, actor: str, mailing_id
     conn.execute(update(mailings).where(mailings.c.id == mailing_id).values(tracking_number=tracking, updated_at=_now()))
     cases.append_event(conn, _locked_case(conn, row["case_id"]), "mailing.tracking_number_set", actor,
                        {"mailing_id": mailing_id, "tracking_number": tracking})
+    _queue_packet(conn, row)
     return _out(conn, _row(conn, tenant_id, mailing_id))
+
+
+def _queue_packet(conn: Connection, mailing: Mapping[str, Any]) -> None:
+    """The packet is built ahead, so that clerks printing a batch do not wait for it."""
+    from jobs import enqueue
+    enqueue(conn, "mailing.packet", {"mailing_id": mailing["id"]}, tenant_id=mailing["tenant_id"],
+            case_id=mailing["case_id"], max_attempts=3)
 
 
 def get_mailing(conn: Connection, tenant_id: str, mailing_id: str) -> dict[str, Any]:

@@ -250,3 +250,19 @@ def test_csv_without_its_header_is_refused_whole(tenant):
                           headers={"Content-Type": "text/csv"})
     assert r.status_code == 422 and all(e["pointer"].startswith("/header/") for e in r.json["errors"])
     assert any("tracking_number" in e["pointer"] or "tracking_number" in e["detail"] for e in r.json["errors"])
+
+
+def test_packet_is_built_by_a_job_ahead_of_printing(tenant, container, mise_en_demeure):
+    from sqlalchemy import select
+
+    from jobs import execute
+    from persistence.tables import jobs
+    case, doc = mise_en_demeure
+    m = _mailing(tenant, case, doc, tracking_number="RA473124829FR")
+    with container.db.read() as conn:
+        (job_id,) = conn.execute(select(jobs.c.id).where(jobs.c.kind == "mailing.packet",
+                                                         jobs.c.payload["mailing_id"].as_string() == m["id"])).scalars()
+    assert execute(container, job_id)
+    with container.db.read() as conn:
+        key = conn.execute(select(jobs.c.result).where(jobs.c.id == job_id)).scalar()["archive_key"]
+    assert container.archive.get(key) == tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf").data

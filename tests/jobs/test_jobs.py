@@ -233,3 +233,27 @@ def test_worker_killed_mid_job_loses_nothing_and_runs_it_once(settings, celery_e
         effects = conn.execute(select(func.count()).select_from(job_effects)
                                .where(job_effects.c.marker == marker)).scalar()
     assert effects == 1
+
+
+def test_document_pipeline_on_a_celery_worker(settings, celery_env, redis_broker, tmp_path, b2b_case):
+    """A mise en demeure requested over the API is generated, signed and archived by a real worker."""
+    from app import create_app
+    from signing import validate_pdf
+    from tests.conftest import make_tenant
+    c = _celery_container(settings, redis_broker)
+    app = create_app(container=c)
+    tenant = make_tenant(app, c)
+    case = tenant.integrator.post("/v1/cases", json=b2b_case).json
+    worker = Worker(celery_env, tmp_path / "worker.log").start()
+    try:
+        doc = tenant.lawyer.post(f"/v1/cases/{case['id']}/documents",
+                                 json={"kind": "mise_en_demeure", "as_of": "2026-03-01"}).json
+        deadline = time.monotonic() + 120
+        while (state := tenant.lawyer.get(f"/v1/documents/{doc['id']}").json)["status"] == "pending":
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
+            time.sleep(0.3)
+    finally:
+        worker.stop()
+    assert state["status"] == "ready", state.get("error")
+    pdf = tenant.lawyer.get(f"/v1/documents/{doc['id']}/pdf").data
+    assert validate_pdf(pdf).intact

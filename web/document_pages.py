@@ -1,0 +1,152 @@
+"""Generating documents, following their job, downloading them.
+
+Generation runs as a background job: the lawyer lands on a progress page that polls a JSON
+status endpoint (or, without JavaScript, refreshes itself) until the files are ready.
+"""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote
+
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+
+from casefiles.services import get_case
+from casefiles.errors import Conflict, DomainError, InvalidInput, NotFound
+
+from . import services
+from .blueprint import bp
+from .formatting import LABELS, label
+from .security import container, current_user, login_required
+
+_FORMATS = {"pdf", "docx", "zip"}
+
+
+def _service():
+    documents = services.documents()
+    if documents is None:
+        abort(404)
+    return documents
+
+
+def _document(conn, documents, document_id: str) -> dict:
+    try:
+        return documents.get_document(conn, current_user().tenant_id, document_id)
+    except NotFound:
+        abort(404)
+
+
+def _job_state(conn, doc: dict) -> dict | None:
+    """Queue position detail for the progress page, when the document names its job."""
+    job_id = doc.get("job_id")
+    if not job_id:
+        return None
+    from jobs import get_job
+    job = get_job(conn, job_id)
+    if job is None or job["tenant_id"] not in (None, current_user().tenant_id):
+        return None
+    return {"status": job["status"], "attempts": job["attempts"], "max_attempts": job["max_attempts"]}
+
+
+def _progress_text(doc: dict, job: dict | None) -> str:
+    if doc["status"] == "ready":
+        return "Le document est prêt."
+    if doc["status"] == "failed":
+        return "La génération a échoué."
+    if job and job["status"] == "queued" and job["attempts"] == 0:
+        return "En file d'attente…"
+    if job and job["attempts"] > 1:
+        return f"Génération en cours (nouvel essai {job['attempts']} sur {job['max_attempts']})…"
+    return "Génération en cours : mise en forme, conversion en PDF et signature…"
+
+
+_STEPS = {"claim": "calcul du décompte", "render": "mise en forme", "convert": "conversion en PDF",
+          "assemble": "assemblage", "sign": "signature", "archive": "archivage", "generate": "génération"}
+
+
+@bp.app_template_global("document_error")
+def error_text(doc: dict) -> str | None:
+    """Why generation failed, in French; the technical message is kept for the administrator."""
+    err = doc.get("error")
+    if not err:
+        return None
+    if not isinstance(err, dict):
+        return str(err)
+    if err.get("semester"):
+        return (f"Le taux « {err.get('basis', '?')} » du semestre {err['semester']} manque au barème des taux ; "
+                "demandez à l'administrateur de l'ajouter, puis relancez la génération.")
+    step = _STEPS.get(err.get("step") or "generate", err.get("step"))
+    detail = err.get("message") or err.get("detail")
+    return f"Échec à l'étape « {step} »" + (f" ({detail})" if detail else "") + "."
+
+
+@bp.post("/cases/<case_id>/documents")
+@login_required("documents:write")
+def generate_document(case_id: str):
+    documents = _service()
+    kind = request.form.get("kind") or ""
+    if kind not in LABELS["document_kind"]:
+        flash("Choisissez le document à générer.", "error")
+        return redirect(url_for("web.case", case_id=case_id) + "#documents", code=303)
+    c = container()
+    user = current_user()
+    try:
+        with c.db.write() as conn:
+            doc = documents.request_document(conn, c, user.tenant_id, user.actor, case_id, kind)
+    except NotFound:
+        abort(404)
+    except InvalidInput as exc:
+        flash("Le document ne peut pas être généré : " + "; ".join(e.message for e in exc.errors), "error")
+        return redirect(url_for("web.case", case_id=case_id) + "#documents", code=303)
+    except DomainError as exc:
+        flash(f"Le document ne peut pas être généré : {exc.detail}", "error")
+        return redirect(url_for("web.case", case_id=case_id) + "#documents", code=303)
+    # Database.write hands the enqueued job to the workers once the transaction has committed.
+    return redirect(url_for("web.document", document_id=doc["id"]), code=303)
+
+
+@bp.get("/documents/<document_id>")
+@login_required("cases:read")
+def document(document_id: str):
+    documents = _service()
+    with container().db.read() as conn:
+        doc = _document(conn, documents, document_id)
+        job = _job_state(conn, doc)
+        reference = get_case(conn, current_user().tenant_id, doc["case_id"])["reference"]
+    return render_template("document.html", doc=doc, progress=_progress_text(doc, job), error=error_text(doc),
+                           reference=reference)
+
+
+@bp.get("/documents/<document_id>/status")
+@login_required("cases:read")
+def document_status(document_id: str):
+    documents = _service()
+    with container().db.read() as conn:
+        doc = _document(conn, documents, document_id)
+        job = _job_state(conn, doc)
+    return jsonify({
+        "id": doc["id"], "status": doc["status"], "status_label": label(doc["status"], "document_status"),
+        "progress": _progress_text(doc, job), "error": error_text(doc),
+        "job": job, "page": url_for("web.document", document_id=doc["id"]),
+    })
+
+
+@bp.get("/documents/<document_id>/<fmt>")
+@login_required("cases:read")
+def document_file(document_id: str, fmt: str):
+    if fmt not in _FORMATS:
+        abort(404)
+    documents = _service()
+    c = container()
+    with c.db.read() as conn:
+        try:
+            data, media_type, filename = documents.document_file(conn, c, current_user().tenant_id, document_id, fmt)
+        except NotFound:
+            abort(404)
+        except Conflict:      # not ready (yet): the document page says where it stands
+            return redirect(url_for("web.document", document_id=document_id), code=303)
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return Response(data, mimetype=media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
+        "Content-Length": str(len(data)),
+        "X-Content-SHA256": hashlib.sha256(data).hexdigest(),
+    })
