@@ -179,7 +179,7 @@ def add_event(mailing_id):
     mailing_id = str(mailing_id)
     ev = _parsed(MailingEventIn, json_body())
     return run_write(lambda conn, p: (200, mail.record_event(
-        conn, container(), p.tenant_id, p.actor, mailing_id, type=ev.type, at=ev.at, event_id=ev.id), {}),
+        conn, p.tenant_id, p.actor, mailing_id, type=ev.type, at=ev.at, event_id=ev.id), {}),
         "mailings:write")
 
 
@@ -247,7 +247,7 @@ def tracking_import():
         raise Problem(415, "Unsupported media type", "send the CSV as text/csv")
     dry_run = bool_arg("dry_run", False)
     text = request.get_data()
-    return run_write(lambda conn, p: (200, mail.import_tracking_csv(conn, container(), p.tenant_id, p.actor, text,
+    return run_write(lambda conn, p: (200, mail.import_tracking_csv(conn, p.tenant_id, p.actor, text,
                                                                     dry_run=dry_run), {}), "mailings:write")
 
 
@@ -295,5 +295,5 @@ def hook(provider: str):
             return {"status": "duplicate", "applied": 0, "unknown_tracking_numbers": 0}
         conn.execute(insert(inbound_hook_events).values(provider=provider, event_id=delivery_id,
                                                         received_at=dt.datetime.now(dt.timezone.utc)))
-        counts = mail.apply_provider_events(conn, c, provider, events)
+        counts = mail.apply_provider_events(conn, provider, events)
     return {"status": "accepted", **counts}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 import webhooks
 from webhooks.service import SubscriptionIn

@@ -201,7 +201,7 @@ def _refresh(conn: Connection, mailing: Mapping[str, Any], actor: str) -> dict[s
     return out
 
 
-def record_event(conn: Connection, container, tenant_id: str, actor: str, mailing_id: str, *, type: str,
+def record_event(conn: Connection, tenant_id: str, actor: str, mailing_id: str, *, type: str,
                  at: dt.datetime, source: str = "clerk", event_id: str | None = None,
                  raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Stores one tracking event (once) and answers the mailing's new state."""
@@ -242,7 +242,7 @@ def attach_receipt_scan(conn: Connection, container, tenant_id: str, actor: str,
     return {"mailing": get_mailing(conn, tenant_id, mailing_id), "evidence": ev}
 
 
-def import_tracking_csv(conn: Connection, container, tenant_id: str, actor: str, text: str | bytes, *,
+def import_tracking_csv(conn: Connection, tenant_id: str, actor: str, text: str | bytes, *,
                         dry_run: bool) -> dict[str, Any]:
     parsed = parse_tracking_csv(text, now=_now())
     header = [e for e in parsed.errors if e.line == 1]
@@ -260,13 +260,13 @@ def import_tracking_csv(conn: Connection, container, tenant_id: str, actor: str,
         accepted.append({"line": row.line, "tracking_number": row.tracking_number, "event": row.event_type,
                          "at": row.at.isoformat(), "mailing_id": found.id})
         if not dry_run:
-            record_event(conn, container, tenant_id, actor, found.id, type=row.event_type, at=row.at,
+            record_event(conn, tenant_id, actor, found.id, type=row.event_type, at=row.at,
                          source="csv_import")
     rejected.sort(key=lambda r: r["line"])
     return {"dry_run": dry_run, "accepted": accepted, "rejected": rejected}
 
 
-def apply_provider_events(conn: Connection, container, provider: str, events) -> dict[str, int]:
+def apply_provider_events(conn: Connection, provider: str, events) -> dict[str, int]:
     """Events from a provider webhook: matched by tracking number across tenants."""
     applied = unknown = 0
     for ev in events:
@@ -275,7 +275,7 @@ def apply_provider_events(conn: Connection, container, provider: str, events) ->
         if not rows:
             unknown += 1
         for r in rows:
-            record_event(conn, container, r.tenant_id, f"provider:{provider}", r.id, type=ev.event_type, at=ev.at,
+            record_event(conn, r.tenant_id, f"provider:{provider}", r.id, type=ev.event_type, at=ev.at,
                          source=provider, event_id=ev.provider_event_id, raw={"code": ev.raw_code})
             applied += 1
     return {"applied": applied, "unknown_tracking_numbers": unknown}

@@ -148,7 +148,7 @@ def record_event(mailing_id: str):
     if not errors:
         try:
             with c.db.write() as conn:
-                updated = delivery.record_event(conn, c, user.tenant_id, user.actor, mailing_id, type=form["type"],
+                updated = delivery.record_event(conn, user.tenant_id, user.actor, mailing_id, type=form["type"],
                                                 at=at, source="clerk", event_id=form["event_id"] or None)
         except NotFound:
             abort(404)
@@ -253,5 +253,5 @@ def import_csv():
     c = container()
     user = current_user()
     with (c.db.write() if confirm else c.db.read()) as conn:
-        report = delivery.import_tracking_csv(conn, c, user.tenant_id, user.actor, text, dry_run=not confirm)
+        report = delivery.import_tracking_csv(conn, user.tenant_id, user.actor, text, dry_run=not confirm)
     return render_template("import.html", text=text, report=report, errors={}, confirmed=confirm)

@@ -86,7 +86,7 @@ def make_mailing(container, tenant_id: str, case_id: str, *, serial: int | None 
             "document_id": doc_id, "service": "lrar", "level": "R1",
             "tracking_number": tracking_number(serial if serial is not None else uuid.uuid4().int % 10**8)})
         for kind, at in events:
-            mailing = service.record_event(conn, container, tenant_id, "test", mailing["id"], type=kind, at=at)
+            mailing = service.record_event(conn, tenant_id, "test", mailing["id"], type=kind, at=at)
     return mailing
 
 
