@@ -70,14 +70,17 @@ def create_case(conn: Connection, tenant_id: str, actor: str, data: Any) -> dict
     if exists:
         raise Conflict(f"a case with reference {case.reference!r} already exists")
     moment = now()
-    row = dict(id=str(uuid.uuid4()), tenant_id=tenant_id, reference=case.reference, status="open",
-               debtor_name=case.debtor.name, data=stored, version=1, ledger_length=0, ledger_head=GENESIS,
+    case_id = str(uuid.uuid4())
+    # The first event is chained before the case row exists, so the row is written once with its head.
+    ev = chain_event(case_id=case_id, seq=1, type="case.created", at=moment, actor=actor, payload=stored,
+                     prev_hash=GENESIS)
+    row = dict(id=case_id, tenant_id=tenant_id, reference=case.reference, status="open",
+               debtor_name=case.debtor.name, data=stored, version=1, ledger_length=1, ledger_head=ev.hash,
                address_invalid=False, created_at=moment, updated_at=moment)
     # A concurrent twin passing the check above fails on the unique constraint; the HTTP layer
     # turns that IntegrityError into the same 409 after rolling the whole transaction back.
     conn.execute(insert(cases).values(**row))
-    ev = append_event(conn, row, "case.created", actor, stored, at=moment)
-    row.update(ledger_length=ev.seq, ledger_head=ev.hash)
+    conn.execute(insert(ledger_events).values(**ev.to_dict()))
     return case_out(row)
 
 
