@@ -284,4 +284,5 @@ ledger_timestamps = Table(
     Column("token", LargeBinary, nullable=False),
     Column("tsa_url", String(500), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("case_id", "seq"),       # one token per ledger head, even with several sweepers
 )

@@ -204,7 +204,7 @@ def test_celery_worker_runs_jobs_from_redis(settings, celery_env, redis_broker, 
             with c.db.write() as conn:
                 ids.append(enqueue(conn, "diagnostics.sleep", {"seconds": 0, "marker": f"m-{uuid.uuid4()}"}))
             c.queue.dispatch(ids[-1])
-        rows = [_wait(c, jid, timeout=60) for jid in ids]
+        rows = [_wait(c, jid, timeout=180) for jid in ids]
     finally:
         worker.stop()
     assert [r["status"] for r in rows] == ["done"] * 3, (tmp_path / "worker.log").read_text()[-3000:]
@@ -218,13 +218,13 @@ def test_worker_killed_mid_job_loses_nothing_and_runs_it_once(settings, celery_e
         with c.db.write() as conn:
             jid = enqueue(conn, "diagnostics.sleep", {"seconds": 3, "marker": marker}, max_attempts=3)
         c.queue.dispatch(jid)
-        _wait(c, jid, statuses=("running",), timeout=60)
+        _wait(c, jid, statuses=("running",), timeout=180)
         time.sleep(0.5)
         worker.kill()                                   # SIGKILL the whole worker, mid-job
         row = _job(c, jid)
         assert row["status"] == "running" and row["attempts"] == 1
         worker = Worker(celery_env, tmp_path / "worker.log").start()
-        row = _wait(c, jid, timeout=90)
+        row = _wait(c, jid, timeout=180)
     finally:
         worker.stop()
     log = (tmp_path / "worker.log").read_text()[-3000:]

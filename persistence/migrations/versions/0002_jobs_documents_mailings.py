@@ -128,7 +128,8 @@ def upgrade() -> None:
     sa.Column('tsa_url', sa.String(length=500), nullable=False),
     sa.Column('created_at', persistence.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_ledger_timestamps_case_id_cases')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_timestamps'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_timestamps')),
+    sa.UniqueConstraint('case_id', 'seq', name=op.f('uq_ledger_timestamps_case_id_seq'))
     )
     with op.batch_alter_table('ledger_timestamps', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ledger_timestamps_case_id'), ['case_id'], unique=False)
