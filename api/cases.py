@@ -7,7 +7,7 @@ import hashlib
 from flask import Blueprint, request
 
 from casefiles import services
-from casefiles.model import CaseFile, FieldError, PaymentIn, ReminderIn
+from casefiles.model import CaseFile, FieldError, Ordonnance, PaymentIn, ReminderIn
 
 from ._http import container, json_body, json_response, run_read, run_write
 from .openapi import Param, operation
@@ -85,6 +85,17 @@ def add_payment(case_id: str):
 def add_reminder(case_id: str):
     body = json_body()
     return run_write(lambda conn, p: (201, services.add_reminder(conn, p.tenant_id, p.actor, case_id, body), {}),
+                     "cases:write")
+
+
+@bp.post("/cases/<case_id>/ordonnance")
+@operation("Record the ordonnance portant injonction de payer", tags=("cases",), permission="cases:write",
+           body=Ordonnance, responses={201: CaseOut}, errors=(404,),
+           description="Its date starts the signification deadline listed by /deadlines: 6 months for ordonnances "
+                       "rendered before 1 September 2026, 3 months from then (décret n° 2026-96).")
+def record_ordonnance(case_id: str):
+    body = json_body()
+    return run_write(lambda conn, p: (201, services.record_ordonnance(conn, p.tenant_id, p.actor, case_id, body), {}),
                      "cases:write")
 
 

@@ -87,7 +87,8 @@ def deadlines(case_id: str):
     def compute(conn, p):
         case, _ = cases.load_case(conn, p.tenant_id, case_id)
         notices = _notices(conn, p.tenant_id, case_id)
-        items = case_deadlines(case, today, notices=notices)
+        items = case_deadlines(case, today, notices=notices,
+                               ordonnance_date=case.ordonnance.date if case.ordonnance else None)
         return {"items": [{"kind": d.kind, "date": d.date.isoformat(), "basis": d.basis,
                            "description": d.description, "invoice": d.invoice} for d in items]}
     return run_read(compute, "cases:read")

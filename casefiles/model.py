@@ -26,7 +26,7 @@ from .identifiers import check_french_vat, check_iban, check_siren, check_siret
 
 __all__ = [
     "Address", "Representative", "Creditor", "Debtor", "CollectionAgency", "Invoice", "Payment",
-    "Reminder", "LateInterest", "Contract", "CaseFile", "PaymentIn", "ReminderIn", "FieldError",
+    "Reminder", "LateInterest", "Contract", "Ordonnance", "CaseFile", "PaymentIn", "ReminderIn", "FieldError",
     "parse_case", "parse_model", "case_rule_errors", "payment_rule_errors", "money", "CENT",
     "CreditorKind", "DebtorKind", "InterestBasis", "ReminderChannel", "COMMERCIAL_KINDS",
 ]
@@ -213,6 +213,14 @@ class Contract(_Strict):
     description: LongText | None = None
 
 
+class Ordonnance(_Strict):
+    """The judge's ordonnance portant injonction de payer: its date starts the signification deadline."""
+
+    date: dt.date
+    court: Text | None = None
+    reference: ShortText | None = None
+
+
 class CaseFile(_Strict):
     reference: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
     creditor: Creditor
@@ -224,6 +232,7 @@ class CaseFile(_Strict):
     reminders: Annotated[list[ReminderIn], Field(max_length=5000)] = []
     late_interest: LateInterest | None = None
     formal_notice_date: dt.date | None = None
+    ordonnance: Ordonnance | None = None
 
     @property
     def is_commercial(self) -> bool:

@@ -19,7 +19,7 @@ from .model import CaseFile, FieldError, PaymentIn, ReminderIn, parse_case, pars
 __all__ = [
     "CASE_STATUSES", "create_case", "get_case", "load_case", "list_cases", "add_payment", "add_reminder",
     "record_evidence", "append_event", "list_events", "verify_case_ledger", "case_out", "set_status",
-    "update_case_data", "now", "evidence_out", "list_evidence",
+    "update_case_data", "now", "evidence_out", "list_evidence", "record_ordonnance",
 ]
 
 CASE_STATUSES = ("open", "formal_notice", "injunction", "settled", "closed")
@@ -167,6 +167,18 @@ def add_reminder(conn: Connection, tenant_id: str, actor: str, case_id: str, dat
     r = reminder.model_dump(mode="json", exclude_none=True)
     new = dict(row["data"], reminders=[*row["data"].get("reminders", []), r])
     return update_case_data(conn, row, actor, "reminder.logged", r, new)
+
+
+def record_ordonnance(conn: Connection, tenant_id: str, actor: str, case_id: str, data: Any) -> dict[str, Any]:
+    """The ordonnance granted by the judge: it starts the signification deadline (CPC 1411)."""
+    from .model import Ordonnance
+    ordonnance, errors = parse_model(Ordonnance, data)
+    if errors:
+        raise InvalidInput(errors)
+    row = _locked_case(conn, tenant_id, case_id)
+    o = ordonnance.model_dump(mode="json", exclude_none=True)
+    return update_case_data(conn, row, actor, "case.ordonnance_recorded", o, dict(row["data"], ordonnance=o),
+                            status="injunction" if row["status"] in ("open", "formal_notice") else row["status"])
 
 
 def set_status(conn: Connection, tenant_id: str, actor: str, case_id: str, status: str, reason: str,

@@ -138,3 +138,17 @@ def test_legal_hold_on_demand(tenant, container, b2b):
     assert all(container.archive.head(k).legal_hold for k in r.json["objects"])
     events = tenant.lawyer.get(f"/v1/cases/{b2b['id']}/events").json["items"]
     assert events[-1]["type"] == "archive.legal_hold" and events[-1]["payload"]["on"] is True
+
+
+@pytest.mark.parametrize("rendered,months,last_day", [
+    ("2026-08-31", 6, "2027-03-01"),     # 28 Feb 2027 is a Sunday (CPC 642)
+    ("2026-09-01", 3, "2026-12-01"),
+])
+def test_ordonnance_starts_the_signification_deadline(tenant, b2b, rendered, months, last_day):
+    r = tenant.integrator.post(f"/v1/cases/{b2b['id']}/ordonnance",
+                               json={"date": rendered, "court": "Tribunal judiciaire de Strasbourg"})
+    assert r.status_code == 201 and r.json["ordonnance"]["date"] == rendered and r.json["status"] == "injunction"
+    items = tenant.clerk.get(f"/v1/cases/{b2b['id']}/deadlines?today=2026-10-01").json["items"]
+    (sig,) = [d for d in items if d["kind"] == "ip_signification"]
+    assert sig["date"] == last_day and "1411" in sig["basis"] and f"{months} mois" in sig["description"] + sig["basis"]
+    assert tenant.integrator.post(f"/v1/cases/{b2b['id']}/ordonnance", json={"date": "nope"}).status_code == 422
