@@ -21,7 +21,7 @@ from persistence.tables import idempotency_keys
 from .problems import Problem
 
 __all__ = ["container", "principal", "require", "json_body", "json_response", "run_write", "run_read",
-           "authenticate_request", "domain_problem", "bool_arg"]
+           "authenticate_request", "domain_problem", "bool_arg", "parsed_body"]
 
 
 def container():
@@ -81,6 +81,15 @@ def bool_arg(name: str, default: bool | None = None) -> bool | None:
     if raw not in ("true", "false"):
         raise Problem(422, "Invalid input", errors=[{"pointer": f"/{name}", "detail": "must be true or false"}])
     return raw == "true"
+
+
+def parsed_body(model, body: Any):
+    """The body validated by a pydantic model, or a 422 with one pointer per faulty field."""
+    from casefiles.model import parse_model
+    obj, errors = parse_model(model, body)
+    if errors:
+        raise domain_problem(InvalidInput(errors))
+    return obj
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:

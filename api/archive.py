@@ -4,11 +4,9 @@ from __future__ import annotations
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict
 
-from casefiles.errors import InvalidInput
-from casefiles.model import parse_model
 from documents.service import set_legal_hold
 
-from ._http import container, domain_problem, json_body, run_write
+from ._http import container, json_body, parsed_body, run_write
 from .openapi import operation
 
 bp = Blueprint("archive", __name__)
@@ -29,8 +27,6 @@ class LegalHoldOut(BaseModel):
 @operation("Place or lift a legal hold on a document's archived files", tags=("documents",),
            permission="documents:write", body=LegalHoldIn, responses={200: LegalHoldOut}, errors=(404, 409))
 def legal_hold(document_id: str):
-    hold, errors = parse_model(LegalHoldIn, json_body())
-    if errors:
-        raise domain_problem(InvalidInput(errors))
+    hold = parsed_body(LegalHoldIn, json_body())
     return run_write(lambda conn, p: (200, set_legal_hold(conn, container(), p.tenant_id, p.actor, document_id,
                                                           hold.on), {}), "documents:write")

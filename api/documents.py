@@ -9,10 +9,8 @@ from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 import documents
-from casefiles.errors import InvalidInput
-from casefiles.model import parse_model
 
-from ._http import container, domain_problem, json_body, run_read, run_write
+from ._http import container, json_body, parsed_body, run_read, run_write
 from .openapi import operation
 
 bp = Blueprint("documents", __name__)
@@ -67,9 +65,7 @@ def _out(d: dict) -> dict:
                        "document.ready / document.failed webhooks.")
 def create(case_id: str):
     body = json_body()
-    req, errors = parse_model(DocumentRequestIn, body)
-    if errors:
-        raise domain_problem(InvalidInput(errors))
+    req = parsed_body(DocumentRequestIn, body)
 
     def effect(conn, p):
         doc = documents.request_document(conn, container(), p.tenant_id, p.actor, case_id, req.kind,

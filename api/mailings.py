@@ -14,7 +14,7 @@ from delivery import LaPosteSuiviProvider, PaperLrarProvider, ProviderError, Web
 from delivery import service as mail
 from persistence.tables import inbound_hook_events
 
-from ._http import bool_arg, container, json_body, run_read, run_write
+from ._http import bool_arg, container, json_body, parsed_body, run_read, run_write
 from .cases import read_upload
 from .openapi import Param, operation
 from .problems import Problem
@@ -104,23 +104,12 @@ class CsvReport(BaseModel):
     rejected: list[CsvLine]
 
 
-def _parsed(model, body):
-    from casefiles.errors import InvalidInput
-    from casefiles.model import parse_model
-
-    from ._http import domain_problem
-    obj, errors = parse_model(model, body)
-    if errors:
-        raise domain_problem(InvalidInput(errors))
-    return obj
-
-
 @bp.post("/cases/<case_id>/mailings")
 @operation("Post a letter by registered mail", tags=("mailings",), permission="mailings:write", body=MailingIn,
            responses={201: MailingOut}, errors=(404,))
 def create(case_id: str):
     body = json_body()
-    _parsed(MailingIn, body)
+    parsed_body(MailingIn, body)
     return run_write(lambda conn, p: _created(mail.create_mailing(conn, p.tenant_id, p.actor, case_id, body)),
                      "mailings:write")
 
@@ -177,7 +166,7 @@ def list_():
            body=MailingEventIn, responses={200: MailingOut}, errors=(404,))
 def add_event(mailing_id):
     mailing_id = str(mailing_id)
-    ev = _parsed(MailingEventIn, json_body())
+    ev = parsed_body(MailingEventIn, json_body())
     return run_write(lambda conn, p: (200, mail.record_event(
         conn, p.tenant_id, p.actor, mailing_id, type=ev.type, at=ev.at, event_id=ev.id), {}),
         "mailings:write")
@@ -221,7 +210,7 @@ def packet(mailing_id):
            permission="mailings:write", body=PrintBatchIn, responses={200: ("ZIP", None, "application/zip")},
            errors=(404,))
 def print_batch():
-    req = _parsed(PrintBatchIn, json_body())
+    req = parsed_body(PrintBatchIn, json_body())
 
     def effect(conn, p):
         pdf, manifest = mail.print_batch(conn, container(), p.tenant_id, req.mailing_ids)
