@@ -9,7 +9,7 @@ DEBIAN_PACKAGES := libreoffice-writer-nogui python3-uno poppler-utils qpdf fonts
 	fonts-crosextra-carlito fonts-crosextra-caladea libnss3-tools softhsm2 chromium
 PYTEST_ARGS ?=
 
-.PHONY: install demo run test bench clean system-packages lock
+.PHONY: install demo run test bench bench-tools clean system-packages lock
 
 install: system-packages $(STAMP)
 
@@ -45,8 +45,20 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: install bench-tools
 	$(PY) -m bench --readme README.md
+
+# wrk drives the HTTP benchmark's load from a separate process.
+bench-tools:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian package: wrk"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; \
+	  else \
+	    echo "missing Debian package; run as root:"; \
+	    echo "  apt-get install --no-install-recommends wrk"; exit 1; \
+	  fi; \
+	fi
 
 clean:
 	rm -rf out .pytest_cache

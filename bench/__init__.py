@@ -1,1 +1,2 @@
-"""Micro-benchmarks run by hand (`python -m bench.<name>`), not by the test suite."""
+"""Benchmarks, run by `make bench` (`python -m bench --readme README.md`) or one by one
+(`python -m bench.bench_<name>`); never by the test suite."""
