@@ -162,18 +162,25 @@ def run_write(effect: Effect, permission: str) -> Response:
                     response_body=resp.get_data(), response_headers=headers, created_at=_utcnow()))
     except DomainError as exc:
         raise domain_problem(exc) from None
-    except IntegrityError:
+    except IntegrityError as exc:
         if key:
             with c.db.read() as conn:
                 row = conn.execute(select(idempotency_keys).where(idempotency_keys.c.tenant_id == p.tenant_id,
                                                                   idempotency_keys.c.key == key)).mappings().first()
             if row:
                 return _replay(row, fingerprint)
-        raise Problem(409, "Conflict", "a concurrent request changed the same resource; retry") from None
+        raise Problem(409, "Conflict", _constraint_message(exc)) from None
     except OperationalError as exc:
         current_app.logger.warning("database unavailable: %s", exc)
         raise Problem(503, "Database unavailable", "retry later", headers={"Retry-After": "2"}) from None
     return resp
+
+
+def _constraint_message(exc: IntegrityError) -> str:
+    from casefiles.services import CONSTRAINT_MESSAGES
+    text = str(exc.orig)
+    return next((message for markers, message in CONSTRAINT_MESSAGES if any(m in text for m in markers)),
+                "a concurrent request changed the same resource; retry")
 
 
 def run_read(fn: Callable[[Connection, Principal], Any], permission: str) -> Any:

@@ -40,6 +40,7 @@ class TestCreate:
         again = tenant.integrator.post("/v1/cases", json=b2b_case)
         assert again.status_code == 409
         assert again.mimetype == "application/problem+json"
+        assert again.json["detail"] == "a case with this reference already exists"
         assert other_tenant.integrator.post("/v1/cases", json=b2b_case).status_code == 201
 
     def test_another_tenants_case_answers_404(self, tenant, other_tenant, b2b_case):
