@@ -7,7 +7,6 @@ the environment.
 """
 from __future__ import annotations
 
-import logging
 import threading
 from functools import cached_property
 
@@ -17,7 +16,6 @@ from settings import Settings
 
 __all__ = ["Container", "build_container"]
 
-log = logging.getLogger("recouvre")
 
 
 class Container:
@@ -64,12 +62,7 @@ class Container:
     def signer(self):
         """Loaded once per process: parsing the key and sizing the signature are the slow parts."""
         from signing import SignerConfig, build_signer
-        signer = build_signer(SignerConfig.from_env(self.settings.environ, self.settings.data_dir))
-        if signer.is_development:
-            log.warning("signing with a self-signed DEVELOPMENT certificate (%s): configure "
-                        "RECOUVRE_SIGNING_P12 or RECOUVRE_PKCS11_* for documents with probative value",
-                        signer.certificate_subject)
-        return signer
+        return build_signer(SignerConfig.from_env(self.settings.environ, self.settings.data_dir))  # warns if dev cert
 
     @cached_property
     def pipeline(self):
