@@ -21,9 +21,9 @@ _DAY_COUNT = {
 _IMPUTATION = {
     "interest_first": ("au sein d'une facture, le paiement s'impute d'abord sur les intérêts échus au jour du "
                        "paiement, puis sur le principal (C. civ. 1343-1) [imputation = interest_first]"),
-    "principal_first": ("au sein d'une facture, le paiement s'impute d'abord sur le principal, puis sur les "
-                        "intérêts échus (dérogation conventionnelle à C. civ. 1343-1) "
-                        "[imputation = principal_first]"),
+    "principal_first": ("le paiement s'impute sur le principal seulement, facture par facture ; les intérêts "
+                        "échus ne sont réglés qu'avec ce qui reste une fois tout le principal payé "
+                        "(dérogation conventionnelle à C. civ. 1343-1) [imputation = principal_first]"),
 }
 _COMMON = {
     "Période d'intérêts": ("intérêts pour chaque jour J tel que début < J ≤ fin, fin = date d'arrêté ; "

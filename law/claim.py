@@ -130,19 +130,25 @@ class _Engine:
             led.cursor = upto
 
     def apply(self, led: _Ledger, pay: PaymentIn, remaining: Decimal, designated: bool,
-              out: list[Imputation]) -> Decimal:
-        """Impute up to `remaining` on one invoice; returns what is left of the payment."""
+              out: list[Imputation], part: str | None = None) -> Decimal:
+        """Impute up to `remaining` on one invoice; returns what is left of the payment.
+
+        `part` is None for interest_first (interest then principal), "principal" or "interest"
+        for the two passes of principal_first. The accrual is cut at the payment date only when
+        something is actually imputed here.
+        """
         lines = self.pending(led, pay.date)
         interest_due = led.interest_due() + sum((ln.amount for ln in lines), _ZERO)
-        if led.principal <= 0 and interest_due <= 0:
-            return remaining
-        self.commit(led, lines, pay.date)
-        if self.options.imputation == "interest_first":
+        if part is None:
             to_interest = min(remaining, interest_due)
             to_principal = min(remaining - to_interest, led.principal)
+        elif part == "principal":
+            to_interest, to_principal = _ZERO, min(remaining, led.principal)
         else:
-            to_principal = min(remaining, led.principal)
-            to_interest = min(remaining - to_principal, interest_due)
+            to_interest, to_principal = min(remaining, interest_due), _ZERO
+        if to_interest <= 0 and to_principal <= 0:
+            return remaining
+        self.commit(led, lines, pay.date)
         led.interest_paid += to_interest
         led.principal -= to_principal
         if pay.date <= led.invoice.due_date:
@@ -187,6 +193,9 @@ def compute_claim(case: CaseFile, as_of: dt.date, options: ClaimOptions = _DEFAU
 
     imputations: list[Imputation] = []
     paid = credit = _ZERO
+    # principal_first reduces principal only, on every invoice in turn; interest is settled only
+    # with what is left once no principal remains.
+    passes = (None,) if options.imputation == "interest_first" else ("principal", "interest")
     for pay in sorted(case.payments, key=_payment_key):
         if pay.date > as_of:
             warnings.append(f"Paiement du {pay.date.isoformat()} ({fr_money(pay.amount)}) postérieur à la "
@@ -199,12 +208,12 @@ def compute_claim(case: CaseFile, as_of: dt.date, options: ClaimOptions = _DEFAU
             named = by_number.get(pay.invoice_number)
             if named is None:
                 raise ValueError(f"payment of {pay.date.isoformat()} names unknown invoice {pay.invoice_number!r}")
-            remaining = engine.apply(named, pay, remaining, True, imputations)
-        for led in ledgers:
-            if remaining <= 0:
-                break
-            if led is not named:
-                remaining = engine.apply(led, pay, remaining, False, imputations)
+        order = ([named] if named else []) + [led for led in ledgers if led is not named]
+        for part in passes:
+            for led in order:
+                if remaining <= 0:
+                    break
+                remaining = engine.apply(led, pay, remaining, led is named, imputations, part)
         if remaining > 0:
             credit += remaining
             imputations.append(Imputation(pay.date, pay.amount, None, _ZERO, _ZERO, False, to_credit=remaining))

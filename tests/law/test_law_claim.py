@@ -224,8 +224,30 @@ def test_principal_first_leaves_the_interest_outstanding():
 def test_principal_first_pays_interest_with_what_remains():
     case = make_case([inv("A", "2025-01-31", "1000.00")], [pay("2025-03-03", "1011.17")])
     st = compute_claim(case, d("2025-06-30"), ClaimOptions(imputation="principal_first"))
-    assert [(i.to_interest, i.to_principal) for i in st.imputations] == [(D("11.17"), D("1000.00"))]
+    # Two steps of the same payment: the principal, then the interest with what remains.
+    assert [(i.to_interest, i.to_principal) for i in st.imputations] == [
+        (D("0.00"), D("1000.00")), (D("11.17"), D("0.00"))]
     assert st.total_outstanding == D("40.00") and st.credit == D("0.00")
+
+
+def test_principal_first_pays_every_principal_before_any_interest():
+    invoices = [inv("A", "2025-01-31", "1000.00"), inv("B", "2025-02-28", "1000.00")]
+    case = make_case(invoices, [pay("2025-03-31", "1500.00")])
+    st = compute_claim(case, d("2025-03-31"), ClaimOptions(imputation="principal_first"))
+    # Principal only, oldest due date first: A's 1 000, then 500 of B's; A's interest stays due.
+    assert [(i.invoice, i.to_interest, i.to_principal) for i in st.imputations] == [
+        ("A", D("0.00"), D("1000.00")), ("B", D("0.00"), D("500.00"))]
+    assert {b.number: b.principal_outstanding for b in st.invoices} == {"A": D("0.00"), "B": D("500.00")}
+    # A: 59 d × 1 000 × 13.15 / 36 500 = 21.256 → 21.26; B: 31 d × 1 000 × 13.15 / 36 500 = 11.168 → 11.17.
+    assert st.interest_outstanding == D("32.43") and st.credit == D("0.00")
+    # What is left once every principal is paid settles interest, oldest invoice first, then credit.
+    more = make_case(invoices, [pay("2025-03-31", "2025.00")])
+    st2 = compute_claim(more, d("2025-03-31"), ClaimOptions(imputation="principal_first"))
+    assert [(i.invoice, i.to_interest, i.to_principal) for i in st2.imputations] == [
+        ("A", D("0.00"), D("1000.00")), ("B", D("0.00"), D("1000.00")),
+        ("A", D("21.26"), D("0.00")), ("B", D("3.74"), D("0.00"))]
+    assert st2.interest_outstanding == D("7.43") and st2.credit == D("0.00")
+    assert_consistent(st2)
 
 
 def test_payment_day_accrues_on_the_old_principal():
