@@ -32,6 +32,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from generators import flatten_signature_widgets
+
 from ._address import AddressBlock
 from ._pdfa import claims_pdfa, drop_pdfa_claim, make_pdfa2b
 from ._tracking import parse_tracking_number
@@ -194,97 +196,6 @@ def _reader(pdf: bytes) -> PdfReader:
     return PdfReader(io.BytesIO(pdf))
 
 
-def _field_type(annotation: DictionaryObject) -> str | None:
-    node: DictionaryObject | None = annotation
-    while node is not None:
-        if "/FT" in node:
-            return node["/FT"]
-        node = node.get("/Parent")
-        node = node.get_object() if node is not None else None
-    return None
-
-
-def _transformed_bbox(form: DictionaryObject) -> tuple[float, float, float, float]:
-    x0, y0, x1, y1 = (float(v) for v in form["/BBox"])
-    a, b, c, d, e, f = (float(v) for v in form.get("/Matrix", (1, 0, 0, 1, 0, 0)))
-    corners = [(a * x + c * y + e, b * x + d * y + f) for x in (x0, x1) for y in (y0, y1)]
-    xs, ys = [p[0] for p in corners], [p[1] for p in corners]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def _flatten_signature_widgets(writer: PdfWriter, first_page: int) -> None:
-    """Paint signature appearances into the page and drop the signature fields.
-
-    A copied signature no longer matches its byte range: left as a field, viewers
-    would flag the packet "signature invalid". Painted, the visible stamp still
-    prints, and the packet claims no signature of its own.
-    """
-    for n, page in enumerate(writer.pages[first_page:], first_page):
-        annotations = page.get("/Annots")
-        if annotations is None:
-            continue
-        kept = ArrayObject()
-        painted: list[bytes] = []
-        for ref in annotations.get_object():
-            annotation = ref.get_object()
-            if annotation.get("/Subtype") != "/Widget" or _field_type(annotation) != "/Sig":
-                kept.append(ref)
-                continue
-            appearance = annotation.get("/AP", {}).get("/N")
-            hidden = int(annotation.get("/F", 0)) & 2
-            if appearance is None or hidden or "/BBox" not in appearance.get_object():
-                continue
-            x0, y0, x1, y1 = (float(v) for v in annotation["/Rect"])
-            bx0, by0, bx1, by1 = _transformed_bbox(appearance.get_object())
-            if bx1 == bx0 or by1 == by0:
-                continue
-            # Map the form's (transformed) box onto the annotation rectangle, as a
-            # viewer does (ISO 32000-1, 12.5.5); `Do` applies the form's /Matrix.
-            sx, sy = abs(x1 - x0) / (bx1 - bx0), abs(y1 - y0) / (by1 - by0)
-            name = f"/RecouvreSig{n}_{len(painted)}"
-            resources = page.setdefault(NameObject("/Resources"), DictionaryObject()).get_object()
-            xobjects = resources.setdefault(NameObject("/XObject"), DictionaryObject()).get_object()
-            xobjects[NameObject(name)] = appearance
-            tx, ty = min(x0, x1) - bx0 * sx, min(y0, y1) - by0 * sy
-            painted.append(f"q {sx:.6f} 0 0 {sy:.6f} {tx:.4f} {ty:.4f} cm {name} Do Q".encode())
-        if painted:
-            _append_content(writer, page, b"\n".join(painted))
-        if len(kept):
-            page[NameObject("/Annots")] = kept
-        else:
-            del page["/Annots"]
-    form = writer.root_object.get("/AcroForm")
-    if form is not None:
-        form = form.get_object()
-        fields = ArrayObject(
-            f for f in form.get("/Fields", []) if _field_type(f.get_object()) != "/Sig"
-        )
-        if fields:
-            form[NameObject("/Fields")] = fields
-            form.pop("/SigFlags", None)
-        else:
-            del writer.root_object["/AcroForm"]
-
-
-def _append_content(writer: PdfWriter, page, operators: bytes) -> None:
-    def stream(data: bytes):
-        s = StreamObject()
-        s.set_data(data)
-        return writer._add_object(s)  # content streams must be indirect
-
-    contents = page.get("/Contents")
-    if contents is None:
-        old = []
-    elif isinstance(contents.get_object(), ArrayObject):
-        old = list(contents.get_object())
-    else:
-        old = [contents]
-    # The page's own content may leave the graphics state altered: isolate it.
-    page[NameObject("/Contents")] = ArrayObject(
-        [stream(b"q"), *old, stream(b"Q"), stream(operators)]
-    )
-
-
 def build_packet(address_sheet: bytes, letter_pdf: bytes, annexes: list[bytes]) -> bytes:
     """Address sheet, then the letter, then the annexes, as one PDF to print.
 
@@ -305,7 +216,7 @@ def build_packet(address_sheet: bytes, letter_pdf: bytes, annexes: list[bytes]) 
         reader = _reader(pdf)
         parts.append(reader)
         writer.append(reader, outline_item=title)
-    _flatten_signature_widgets(writer, sheet_pages)
+    flatten_signature_widgets(writer, sheet_pages)
     if not all(claims_pdfa(part) for part in parts):
         drop_pdfa_claim(writer)
     out = io.BytesIO()

@@ -12,6 +12,7 @@ from ._errors import GenerationError
 from ._formatting import amount_in_words, clean_text, french_date, french_money, french_rate
 from ._pipeline import DocumentPipeline
 from ._render import TEMPLATES_DIR, render_docx, template_environment
+from ._signed_copies import flatten_signature_widgets
 from ._types import (
                      DocumentKind,
                      DocumentRequest,
@@ -27,5 +28,5 @@ __all__ = [
     "DocumentKind", "DocumentRequest", "GeneratedDocument", "DocumentPipeline", "ConverterPool", "Converter",
     "Piece", "PieceKind", "GenerationError", "FinishHint", "Finisher", "SignatureBox",
     "render_docx", "template_environment", "TEMPLATES_DIR", "french_money", "french_date", "french_rate",
-    "amount_in_words", "clean_text", "cold_convert", "PDF_EXPORT_OPTIONS",
+    "amount_in_words", "clean_text", "cold_convert", "PDF_EXPORT_OPTIONS", "flatten_signature_widgets",
 ]

@@ -20,6 +20,7 @@ from casefiles.model import CaseFile, ReminderChannel
 
 from ._errors import GenerationError
 from ._formatting import french_date
+from ._signed_copies import flatten_signature_widgets
 from ._types import Piece, PieceKind
 
 __all__ = ["PlannedPiece", "plan_pieces", "piece_pdf", "stamp_piece", "slugify", "inspect_piece"]
@@ -297,8 +298,9 @@ def stamp_piece(pdf: bytes, piece: PlannedPiece) -> tuple[bytes, list[str]]:
         overlays = _stamp_overlay([(float(b.width), float(b.height)) for b in boxes], piece.number)
         for page, box, overlay in zip(writer.pages, boxes, overlays, strict=True):
             page.merge_transformed_page(overlay, Transformation().translate(float(box.left), float(box.bottom)))
+        flatten_signature_widgets(writer)  # a copied signature would show as broken
         if "/AcroForm" in writer.root_object:
-            del writer.root_object["/AcroForm"]  # a copy carries no live form or signature fields
+            del writer.root_object["/AcroForm"]  # a copy carries no live form fields either
         out = io.BytesIO()
         writer.write(out)
     except GenerationError:

@@ -218,3 +218,25 @@ def test_piece_warnings_for_unembedded_fonts_and_lost_signatures():
     w.write(out)
     _, warnings = stamp_piece(out.getvalue(), _planned(Piece(None, "Contrat signé", "contract", pdf=out.getvalue())))
     assert any("signé électroniquement" in w for w in warnings)
+
+
+def test_a_signed_piece_is_stamped_without_its_dead_signature(shared_signer):
+    """A copied signature no longer covers its bytes: pdfsig would call the dossier tampered."""
+    import subprocess
+    import tempfile
+
+    from signing import SignatureAppearance
+
+    signed = shared_signer.sign(blank_pdf(2), reason="Mise en demeure",
+                                appearance=SignatureAppearance(page=-1, signatory="Claire Martin"))
+    stamped, _ = stamp_piece(signed, _planned(Piece(None, "Mise en demeure", "formal_notice", pdf=signed)))
+    reader = PdfReader(io.BytesIO(stamped))
+    assert "/AcroForm" not in reader.root_object
+    assert not any(a.get_object().get("/FT") == "/Sig" for p in reader.pages for a in p.get("/Annots") or [])
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(stamped)
+        f.flush()
+        out = subprocess.run(["pdfsig", f.name], check=False, capture_output=True, text=True).stdout
+    assert "does not contain any signatures" in out
+    # The visible block still prints on the copy, under the stamp.
+    assert "Claire Martin" in reader.pages[-1].extract_text() and "Pièce n°3" in reader.pages[-1].extract_text()
