@@ -176,8 +176,11 @@ documents = Table(
     Column("pdf_key", String(512)),
     Column("pdf_version", String(255)),
     Column("docx_key", String(512)),
+    Column("docx_sha256", String(64)),
+    Column("docx_version", String(255)),
     Column("zip_key", String(512)),
     Column("zip_sha256", String(64)),
+    Column("zip_version", String(255)),
     Column("signature", Json),
     Column("warnings", Json, nullable=False),
     Column("error", Json),
@@ -200,6 +203,10 @@ mailings = Table(
     Column("effective_date", Date),
     Column("deadline", Date),
     Column("deposited_at", UTCDateTime),
+    Column("annexes", Json),                                # evidence ids printed after the letter
+    Column("packet_key", String(512)),
+    Column("packet_sha256", String(64)),
+    Column("packet_version", String(255)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_mailings_tenant_status", "tenant_id", "status", "created_at"),
@@ -273,6 +280,16 @@ users = Table(
     Column("display_name", String(120)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled", Boolean, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True),             # SHA-256 of the token the cookie carries
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),      # absolute lifetime
+    Column("revoked_at", UTCDateTime),
 )
 
 ledger_timestamps = Table(
