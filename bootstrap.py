@@ -12,7 +12,7 @@ from functools import cached_property
 
 from accounts import KeyCache
 from persistence.database import Database
-from settings import Settings
+from settings import ConfigError, Settings
 
 __all__ = ["Container", "build_container"]
 
@@ -75,6 +75,18 @@ class Container:
         from law import load_rate_book
         return load_rate_book(self.settings.data_dir / "rates")
 
+    def require_database(self) -> None:
+        """Raises a ConfigError naming RECOUVRE_DATABASE_URL when the database cannot be reached."""
+        from sqlalchemy import text
+        from sqlalchemy.engine import make_url
+        try:
+            with self.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - whatever the driver says, the database is not answering
+            where = make_url(self.settings.database_url).render_as_string(hide_password=True)
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise ConfigError("RECOUVRE_DATABASE_URL", f"the database {where} cannot be reached: {reason}") from None
+
     def close(self) -> None:
         if "pipeline" in self.__dict__:
             self.pipeline.converter.close()
@@ -83,5 +95,9 @@ class Container:
 
 def build_container(settings: Settings | None = None) -> Container:
     settings = settings or Settings.from_env()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:   # e.g. the path is a file, or a parent is not writable
+        raise ConfigError("RECOUVRE_DATA_DIR", f"{settings.data_dir} cannot be used as the data directory: "
+                                               f"{exc.strerror or exc}") from None
     return Container(settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -57,10 +58,15 @@ def create_api_key(conn: Connection, tenant_id: str, role: str, label: str | Non
     return key_id, f"rcv_{prefix}_{secret}"
 
 
+# What create_api_key makes (hex prefix, URL-safe secret), with room to spare. Anything else is
+# refused before the look-up: a NUL or a non-ASCII character would make the database fail, not answer.
+_KEY_SHAPE = re.compile(r"rcv_[0-9a-f]{1,64}_[A-Za-z0-9_-]{1,256}")
+
+
 def authenticate(conn: Connection, presented: str) -> Principal | None:
-    parts = presented.split("_", 2)
-    if len(parts) != 3 or parts[0] != "rcv":
+    if not _KEY_SHAPE.fullmatch(presented):
         return None
+    parts = presented.split("_", 2)
     row = conn.execute(select(api_keys).where(api_keys.c.prefix == parts[1])).mappings().first()
     if row is None or row["revoked_at"] is not None:
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from ._http import require, screen_path_and_query
 from .cases import bp as cases_bp
 from .openapi import build_spec, render_docs, operation
 from .problems import Problem, problem_response
@@ -53,10 +54,25 @@ def register_api(app: Flask) -> None:
     app.extensions["recouvre_spec"] = spec
 
     @app.before_request
+    def _authenticate_before_reading_anything():
+        """401 and 403 come before any body is read: an unknown client must not make us parse 20 MB.
+
+        Uses the permission each operation declares with @operation; operations without one (health,
+        the OpenAPI document, provider webhooks that authenticate by HMAC) are public here.
+        """
+        doc = _operation_doc(app)
+        if doc is not None and doc.permission and request.method != "OPTIONS":   # OPTIONS only lists methods
+            require(doc.permission)
+
+    @app.before_request
+    def _refuse_control_characters_in_path_and_query():
+        if request.path.startswith("/v1") or request.path == "/healthz":
+            screen_path_and_query()
+
+    @app.before_request
     def _refuse_unknown_query_parameters():
         """A misspelt parameter (`as_off=`) must not silently fall back to a default."""
-        view = app.view_functions.get(request.endpoint or "")
-        doc = getattr(view, "__openapi__", None)
+        doc = _operation_doc(app)
         if doc is None or not request.args:
             return None
         known = {p.name for p in doc.params if p.where == "query"}
@@ -81,6 +97,11 @@ def register_api(app: Flask) -> None:
     def _unexpected(exc: Exception):
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(500, "Internal error", "the error was logged", instance=request.path)
+
+
+def _operation_doc(app: Flask):
+    view = app.view_functions.get(request.endpoint or "")
+    return getattr(view, "__openapi__", None)
 
 
 def _extra_blueprints() -> list[Blueprint]:

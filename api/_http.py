@@ -21,7 +21,8 @@ from persistence.tables import idempotency_keys
 from .problems import Problem
 
 __all__ = ["container", "principal", "require", "json_body", "json_response", "run_write", "run_read",
-           "authenticate_request", "domain_problem", "bool_arg", "parsed_body"]
+           "authenticate_request", "domain_problem", "bool_arg", "parsed_body", "screen_path_and_query",
+           "forbidden_character_errors", "has_forbidden_characters", "FORBIDDEN_CHARACTERS_DETAIL"]
 
 
 def container():
@@ -61,16 +62,75 @@ def require(permission: str) -> Principal:
     return p
 
 
+# C0 control characters other than tab, line feed and carriage return, and unpaired UTF-16
+# surrogates (JSON "\ud800"): PostgreSQL refuses NUL in text, no encoder can write a lone surrogate,
+# and none of them has a place in a name, an address or a note. Tab, line feed and carriage return
+# stay allowed in every string, not only in free text (a reminder summary needs them): this check
+# knows nothing of the fields, and the domain models decide what a field may hold beyond it.
+_FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+FORBIDDEN_CHARACTERS_DETAIL = "control characters (other than tab and line breaks) and unpaired surrogates are not allowed"
+
+
+def has_forbidden_characters(text: str) -> bool:
+    return _FORBIDDEN_CHARACTERS.search(text) is not None
+
+
+def _pointer_token(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
+
+
+def forbidden_character_errors(value: Any, base: str = "") -> list[dict[str, str]]:
+    """One error per string (member name or value) of a parsed JSON document holding a forbidden character.
+
+    Walks the document with an explicit stack: the parser accepts nestings deeper than a recursive
+    walk could follow.
+    """
+    errors: list[dict[str, str]] = []
+    stack: list[tuple[str, Any]] = [(base, value)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, str):
+            if has_forbidden_characters(node):
+                errors.append({"pointer": pointer, "detail": FORBIDDEN_CHARACTERS_DETAIL})
+        elif isinstance(node, dict):
+            for name, item in reversed(list(node.items())):
+                here = f"{pointer}/{_pointer_token(name)}"
+                if has_forbidden_characters(name):
+                    errors.append({"pointer": here, "detail": "the member name holds a control character"})
+                else:
+                    stack.append((here, item))
+        elif isinstance(node, list):
+            stack.extend((f"{pointer}/{i}", item) for i, item in reversed(list(enumerate(node))))
+    return errors
+
+
 def json_body() -> Any:
+    """The parsed JSON body: 415 if it is not JSON, 400 if malformed, 422 if a string holds a control character."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise Problem(415, "Unsupported media type", "send the body as application/json")
     raw = request.get_data(cache=True)
     try:
         # Fractional JSON numbers stay exact (Decimal) and are then refused where a string is due.
-        return json.loads(raw, parse_float=Decimal)
+        body = json.loads(raw, parse_float=Decimal)
+    except RecursionError:
+        raise Problem(400, "Malformed JSON", "the body is nested too deeply") from None
     except ValueError as exc:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+    if errors := forbidden_character_errors(body):
+        raise Problem(422, "Invalid input", FORBIDDEN_CHARACTERS_DETAIL, errors=errors)
+    return body
+
+
+def screen_path_and_query() -> None:
+    """A control character in the path (400) or a query parameter (422) never reaches the database."""
+    if has_forbidden_characters(request.path):
+        raise Problem(400, "Malformed request", f"the path holds a control character; {FORBIDDEN_CHARACTERS_DETAIL}")
+    errors = [{"pointer": f"/{_pointer_token(name)}", "detail": FORBIDDEN_CHARACTERS_DETAIL}
+              for name in request.args
+              if has_forbidden_characters(name) or any(has_forbidden_characters(v) for v in request.args.getlist(name))]
+    if errors:
+        raise Problem(422, "Invalid input", FORBIDDEN_CHARACTERS_DETAIL, errors=errors)
 
 
 def bool_arg(name: str, default: bool | None = None) -> bool | None:
@@ -111,15 +171,41 @@ def domain_problem(exc: DomainError) -> Problem:
     return Problem(400, exc.title, exc.detail)
 
 
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 def _request_fingerprint() -> str:
+    """What makes two requests "the same" for an Idempotency-Key: method, path, query and body.
+
+    A JSON body counts by its canonical form (key order and spacing do not matter). A form body
+    has been parsed by the view already (its stream is consumed, `get_data()` is empty), so it
+    counts by its fields and by each file's name and SHA-256.
+    """
+    h = hashlib.sha256()
+    h.update(f"{request.method} {request.path}?{request.query_string.decode('latin-1')}\n".encode())
+    if request.mimetype in _FORM_TYPES:
+        parts: list[Any] = [["field", name, request.form.getlist(name)] for name in sorted(request.form)]
+        for name in sorted(request.files):
+            for upload in request.files.getlist(name):
+                parts.append(["file", name, upload.filename, _stream_sha256(upload.stream)])
+        h.update(json.dumps(parts, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
     raw = request.get_data(cache=True)
     try:
-        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    except (ValueError, RecursionError):
         body = raw
-    h = hashlib.sha256()
-    h.update(f"{request.method} {request.path}?{request.query_string.decode()}\n".encode())
     h.update(body)
+    return h.hexdigest()
+
+
+def _stream_sha256(stream) -> str:
+    """Digest of an uploaded file's whole content, leaving the stream rewound for its reader."""
+    h = hashlib.sha256()
+    stream.seek(0)
+    for chunk in iter(lambda: stream.read(65536), b""):
+        h.update(chunk)
+    stream.seek(0)
     return h.hexdigest()
 
 
@@ -138,7 +224,13 @@ Effect = Callable[[Connection, Principal], tuple[int, Any, Mapping[str, str]] | 
 
 
 def run_write(effect: Effect, permission: str) -> Response:
-    """Runs `effect` in one transaction with its idempotency record; nothing is kept on failure."""
+    """Runs `effect` in one transaction with its idempotency record; nothing is kept on failure.
+
+    With an Idempotency-Key, the answer of a request that succeeded is recorded with the request's
+    fingerprint and replayed for the same request (409 for another one). A refused request (any
+    4xx or 5xx problem) rolls back with everything else: nothing is recorded, the key stays free,
+    and the client may retry with the same key once it has corrected the request.
+    """
     p = require(permission)
     key = request.headers.get("Idempotency-Key")
     c = container()

@@ -1,15 +1,16 @@
 """Case files: creation, reading, payments, reminders, evidence and the ledger."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+import re
 
 from flask import Blueprint, request
 
 from casefiles import services
-from casefiles.model import CaseFile, FieldError, Ordonnance, PaymentIn, ReminderIn
+from casefiles.model import CaseFile, FieldError, Ordonnance, PaymentIn, ReminderIn, parse_iso_date
 
-from ._http import container, json_body, json_response, run_read, run_write
+from ._http import FORBIDDEN_CHARACTERS_DETAIL, container, has_forbidden_characters, json_body, json_response, \
+    run_read, run_write
 from .openapi import Param, operation
 from .problems import Problem
 from .schemas import CaseList, CaseOut, EvidenceOut, LedgerCheckOut, LedgerEventList
@@ -48,7 +49,10 @@ def list_cases():
     args = request.args
     errors = []
     try:
-        limit = int(args.get("limit", 50))
+        raw_limit = args.get("limit", "50")
+        if not re.fullmatch(r"[0-9]{1,3}", raw_limit):   # int() would take "٥", " 5", "+5" and "1_0"
+            raise ValueError
+        limit = int(raw_limit)
         if not 1 <= limit <= 200:
             raise ValueError
     except ValueError:
@@ -122,6 +126,11 @@ def read_upload(max_bytes: int) -> tuple[bytes, str, str, str | None]:
     upload = request.files.get("file")
     if upload is None:
         raise Problem(422, "Invalid input", errors=[{"pointer": "/file", "detail": "required field is missing"}])
+    if errors := _form_character_errors(request.form, upload.filename):
+        raise Problem(422, "Invalid input", FORBIDDEN_CHARACTERS_DETAIL, errors=errors)
+    if upload.filename and len(upload.filename) > MAX_FILENAME:
+        raise Problem(422, "Invalid input", errors=[{"pointer": "/file", "detail": f"the file name is longer than "
+                                                     f"{MAX_FILENAME} characters"}])
     data = upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Problem(413, "Upload too large", f"the limit is {max_bytes // (1024 * 1024)} MB")
@@ -131,6 +140,18 @@ def read_upload(max_bytes: int) -> tuple[bytes, str, str, str | None]:
         if data.startswith(magic):
             return data, media, ext, upload.filename
     raise Problem(415, "Unsupported media type", "only PDF, PNG and JPEG files are accepted")
+
+
+MAX_FILENAME = 255   # the evidence.filename column
+
+
+def _form_character_errors(form, filename: str | None) -> list[dict]:
+    """Form fields and the file name are checked like JSON strings (see api._http)."""
+    errors = [{"pointer": f"/{k}", "detail": FORBIDDEN_CHARACTERS_DETAIL} for k in form
+              if has_forbidden_characters(k) or any(has_forbidden_characters(v) for v in form.getlist(k))]
+    if filename and has_forbidden_characters(filename):
+        errors.append({"pointer": "/file", "detail": f"the file name: {FORBIDDEN_CHARACTERS_DETAIL}"})
+    return errors
 
 
 def _form_errors(form, allowed: set[str]) -> tuple[dict, list[dict]]:
@@ -153,21 +174,24 @@ def upload_evidence(case_id: str):
         errors.append({"pointer": "/title", "detail": "title is required (1 to 200 characters)"})
     doc_date = None
     if date_raw:
-        try:
-            doc_date = dt.date.fromisoformat(date_raw)
-        except ValueError:
+        doc_date = parse_iso_date(date_raw)
+        if doc_date is None:
             errors.append({"pointer": "/date", "detail": "date must be YYYY-MM-DD"})
     if errors:
         raise Problem(422, "Invalid input", errors=errors)
     sha = hashlib.sha256(data).hexdigest()
 
     def effect(conn, p):
-        services.get_case(conn, p.tenant_id, case_id)    # 404 before anything is archived
+        # Everything that can refuse the request has been checked; record_evidence locks the case
+        # (404), inserts the row and only then puts the file, in this transaction: a failed put
+        # rolls the row back. The one orphan left possible is a file put just before the commit
+        # fails; it is harmless: nothing refers to it, and its key is content-addressed, so the
+        # client's retry of the same upload puts the same bytes at the same key and reuses it.
         key = f"tenants/{p.tenant_id}/cases/{case_id}/evidence/{sha}.{ext}"
-        stored = c.archive.put(key, data, media)
         out = services.record_evidence(conn, p.tenant_id, p.actor, case_id, kind=kind, title=title,
                                        filename=filename, media_type=media, size=len(data), sha256=sha,
-                                       archive_key=key, version_id=stored.version_id, document_date=doc_date)
+                                       archive_key=key, store=lambda: c.archive.put(key, data, media),
+                                       document_date=doc_date)
         return 201, out, {"Location": f"/v1/cases/{case_id}/evidence/{out['id']}"}
     return run_write(effect, "cases:write")
 

@@ -118,7 +118,10 @@ def build_spec(app: Flask, *, title: str, version: str, prefix: str = "/") -> di
                         **({"description": p.description} if p.description else {})} for p in doc.params]
             if method == "POST":
                 params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                               "description": "Replays the first response for a repeated request; 409 if the body differs.",
+                               "description": "Replays the first successful response for a repeated request; "
+                                              "409 if the request differs (JSON body, form fields or file). "
+                                              "A refused request (4xx, 5xx) records nothing: the key stays free "
+                                              "for the corrected request.",
                                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}})
             if params:
                 op["parameters"] = params
@@ -131,6 +134,9 @@ def build_spec(app: Flask, *, title: str, version: str, prefix: str = "/") -> di
                                    (409, "Conflict, or Idempotency-Key reused with another request"),
                                    (503, "Database unavailable; retry")):
                     responses.setdefault(code, (desc, ProblemOut, "application/problem+json"))
+            if rule.arguments:   # see api._http.screen_path_and_query
+                responses.setdefault(400, ("Malformed request: a control character in the path", ProblemOut,
+                                           "application/problem+json"))
             if doc.body is not None:
                 op["requestBody"] = {"required": True, "content": {doc.body_media: {"schema": _schema_ref(doc.body)}}}
             for code, (desc, schema, media) in sorted(responses.items()):
@@ -152,7 +158,10 @@ def build_spec(app: Flask, *, title: str, version: str, prefix: str = "/") -> di
         "info": {"title": title, "version": version,
                  "description": "French debt collection: case files, décompte, legal documents, signatures, "
                                 "registered mail and a tamper-evident evidence ledger. Errors are RFC 9457 "
-                                "problem details; money is a string with two decimals."},
+                                "problem details; money is a string with two decimals; dates are YYYY-MM-DD. "
+                                "Strings (JSON, form fields, path, query) may hold tab and line breaks but no "
+                                "other control character (422, or 400 in the path). The API key is checked "
+                                "(401, 403) before the body is read."},
         "paths": paths,
         "components": {"schemas": _collect_models(docs),
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

@@ -7,6 +7,7 @@ cross-field rules (check digits, dates, references between lists). Both report e
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -15,20 +16,23 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
     field_serializer,
 )
+from pydantic_core import PydanticCustomError
 
-from .identifiers import check_french_vat, check_iban, check_siren, check_siret
+from .identifiers import check_iban, check_siren, check_siret, check_vat
 
 __all__ = [
     "Address", "Representative", "Creditor", "Debtor", "CollectionAgency", "Invoice", "Payment",
     "Reminder", "LateInterest", "Contract", "Ordonnance", "CaseFile", "PaymentIn", "ReminderIn", "FieldError",
     "parse_case", "parse_model", "case_rule_errors", "payment_rule_errors", "money", "CENT",
-    "CreditorKind", "DebtorKind", "InterestBasis", "ReminderChannel", "COMMERCIAL_KINDS",
+    "CreditorKind", "DebtorKind", "InterestBasis", "ReminderChannel", "COMMERCIAL_KINDS", "IsoDate",
+    "parse_iso_date", "address_errors",
 ]
 
 CENT = Decimal("0.01")
@@ -52,17 +56,45 @@ def _amount(v: str) -> Decimal:
     return money(v)
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_iso_date(value: str) -> dt.date | None:
+    """An ISO 8601 calendar date written YYYY-MM-DD, else None.
+
+    date.fromisoformat alone would also take "20251001" and week dates such as "2025-W40-1".
+    """
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _calendar_date_only(value: Any) -> Any:
+    """Pydantic's lax date would take a Unix timestamp (0, "1700006400") or a date-time string."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value          # pydantic checks the calendar (no 30 February)
+    raise PydanticCustomError("date_format", "date must be an ISO 8601 calendar date YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_calendar_date_only)]
+
 # Amounts travel as JSON strings ("4800.00"): a JSON number would go through a binary float.
+# Patterns say [0-9], not \d: pydantic's regex engine counts Arabic-Indic and other digits as \d.
 AmountStr = Annotated[
     str,
-    StringConstraints(pattern=r"^(0*[1-9]\d{0,11}(\.\d{1,2})?|0+\.(0[1-9]|[1-9]\d?))$"),
+    StringConstraints(pattern=r"^(0*[1-9][0-9]{0,11}(\.[0-9]{1,2})?|0+\.(0[1-9]|[1-9][0-9]?))$"),
     Field(description="Amount in euros, greater than zero, as a string with at most two decimals, e.g. \"1234.56\"",
           examples=["1234.56"]),
 ]
 PositiveAmount = Annotated[AmountStr, AfterValidator(_amount)]
 RateStr = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{1,2}(\.\d{1,4})?$"),
+    StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,4})?$"),
     Field(description="Annual rate in percent, e.g. \"12.15\""),
     AfterValidator(lambda v: Decimal(v)),
 ]
@@ -129,16 +161,17 @@ class Representative(_Strict):
 class _Party(_Strict):
     name: Text
     legal_form: ShortText | None = None
-    siren: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] | None = Field(default=None, description="9 digits, Luhn check")
-    siret: Annotated[str, StringConstraints(pattern=r"^\d{14}$")] | None = Field(
+    siren: Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")] | None = Field(default=None, description="9 digits, Luhn check")
+    siret: Annotated[str, StringConstraints(pattern=r"^[0-9]{14}$")] | None = Field(
         default=None, description="14 digits, Luhn check (La Poste exception)")
-    vat_number: str | None = None
+    vat_number: str | None = Field(default=None, description="EU VAT number: FR numbers are checked (key and "
+                                   "SIREN), other EU numbers by format (country prefix and 2 to 12 letters or digits)")
     email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     phone: Annotated[str, StringConstraints(max_length=32, pattern=r"^\+?[0-9 ().-]{6,31}$")] | None = None
     iban: str | None = None
     representative: Representative | None = None
     address: Address
-    birth_date: dt.date | None = None
+    birth_date: IsoDate | None = None
     birth_place: Text | None = None
 
 
@@ -161,8 +194,8 @@ class CollectionAgency(_Strict):
 
 class Invoice(_Strict):
     number: ShortText
-    issue_date: dt.date
-    due_date: dt.date
+    issue_date: IsoDate
+    due_date: IsoDate
     amount: PositiveAmount
     currency: Literal["EUR"] = "EUR"
     description: LongText | None = None
@@ -173,7 +206,7 @@ class Invoice(_Strict):
 
 
 class PaymentIn(_Strict):
-    date: dt.date
+    date: IsoDate
     amount: PositiveAmount
     invoice_number: ShortText | None = None
     method: ShortText | None = None
@@ -188,11 +221,11 @@ Payment = PaymentIn
 
 
 class ReminderIn(_Strict):
-    date: dt.date
+    date: IsoDate
     channel: ReminderChannel
     summary: LongText
     outcome: ShortText | None = None
-    promised_payment_date: dt.date | None = None
+    promised_payment_date: IsoDate | None = None
 
 
 Reminder = ReminderIn
@@ -209,14 +242,14 @@ class LateInterest(_Strict):
 
 class Contract(_Strict):
     reference: ShortText
-    date: dt.date | None = None
+    date: IsoDate | None = None
     description: LongText | None = None
 
 
 class Ordonnance(_Strict):
     """The judge's ordonnance portant injonction de payer: its date starts the signification deadline."""
 
-    date: dt.date
+    date: IsoDate
     court: Text | None = None
     reference: ShortText | None = None
 
@@ -231,7 +264,7 @@ class CaseFile(_Strict):
     payments: Annotated[list[PaymentIn], Field(max_length=5000)] = []
     reminders: Annotated[list[ReminderIn], Field(max_length=5000)] = []
     late_interest: LateInterest | None = None
-    formal_notice_date: dt.date | None = None
+    formal_notice_date: IsoDate | None = None
     ordonnance: Ordonnance | None = None
 
     @property
@@ -294,17 +327,20 @@ def parse_case(data: Any) -> tuple[CaseFile | None, list[FieldError]]:
 
 def _party_errors(party: _Party, base: str, person: bool) -> list[FieldError]:
     errs: list[FieldError] = []
-    checks = (("siren", check_siren), ("siret", check_siret), ("vat_number", check_french_vat),
+    checks = (("siren", check_siren), ("siret", check_siret), ("vat_number", check_vat),
               ("iban", check_iban))
     for field, check in checks:
         value = getattr(party, field)
         if value is not None and (msg := check(value)):
             errs.append(FieldError(f"{base}/{field}", msg))
-    if party.siren and party.siret and not party.siret.startswith(party.siren) and not any(
-        e.pointer.endswith(("/siren", "/siret")) for e in errs
+    faulty = {e.pointer for e in errs}
+    if party.siren and party.siret and not party.siret.startswith(party.siren) and not (
+        {f"{base}/siren", f"{base}/siret"} & faulty
     ):
         errs.append(FieldError(f"{base}/siret", "SIRET must start with the SIREN"))
-    if party.siren and party.vat_number and party.vat_number.replace(" ", "")[4:] != party.siren:
+    # Only a French VAT number is built on the SIREN (FR + key + SIREN); one error per pointer.
+    vat = (party.vat_number or "").replace(" ", "").upper()
+    if party.siren and vat.startswith("FR") and f"{base}/vat_number" not in faulty and vat[4:] != party.siren:
         errs.append(FieldError(f"{base}/vat_number", "VAT number does not contain the SIREN"))
     if not person and (party.birth_date or party.birth_place):
         field = "birth_date" if party.birth_date else "birth_place"
@@ -315,12 +351,13 @@ def _party_errors(party: _Party, base: str, person: bool) -> list[FieldError]:
 
 def address_errors(address: Address, base: str) -> list[FieldError]:
     errs = []
-    if address.country == "FR":
-        if not (len(address.postal_code) == 5 and address.postal_code.isdigit()):
-            errs.append(FieldError(f"{base}/postal_code", "a French postal code has 5 digits"))
-        # NF Z10-011: the last line "CODE POSTAL LOCALITÉ" is at most 38 characters too.
-        if len(address.postal_code) + 1 + len(address.city) > 38:
-            errs.append(FieldError(f"{base}/city", "postal code and city must fit on one line of 38 characters"))
+    if address.country == "FR" and not re.fullmatch(r"[0-9]{5}", address.postal_code):
+        errs.append(FieldError(f"{base}/postal_code", "a French postal code has 5 digits"))
+    # NF Z10-011: the line "CODE POSTAL LOCALITÉ" is at most 38 characters like every other line of
+    # the address block, whatever the country (a French code of 5 digits and a 32-character city
+    # always fit; a longer foreign postal code may not).
+    if len(address.postal_code) + 1 + len(address.city) > 38:
+        errs.append(FieldError(f"{base}/city", "postal code and city must fit on one line of 38 characters"))
     return errs
 
 

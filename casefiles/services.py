@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
@@ -110,9 +110,14 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, case_id = raw.split("|", 1)
-        return dt.datetime.fromisoformat(stamp), case_id
+        at = dt.datetime.fromisoformat(stamp)
     except Exception:  # noqa: BLE001 - any garbage is the client's error
         raise InvalidInput([FieldError("/cursor", "invalid cursor")]) from None
+    # Our cursors carry an aware UTC time and a case id; anything else was not made by us (a naive
+    # time cannot be compared with the stored ones, a control character cannot be sent to the database).
+    if at.tzinfo is None or not case_id.isascii() or not case_id.isprintable() or len(case_id) > 36:
+        raise InvalidInput([FieldError("/cursor", "invalid cursor")])
+    return at, case_id
 
 
 def list_cases(conn: Connection, tenant_id: str, *, reference: str | None = None, status: str | None = None,
@@ -196,17 +201,28 @@ def set_status(conn: Connection, tenant_id: str, actor: str, case_id: str, statu
 
 def record_evidence(conn: Connection, tenant_id: str, actor: str, case_id: str, *, kind: str, title: str,
                     filename: str | None, media_type: str, size: int, sha256: str, archive_key: str,
-                    version_id: str | None, document_date: dt.date | None = None,
-                    event_type: str = "evidence.uploaded") -> dict[str, Any]:
+                    version_id: str | None = None, store: Callable[[], Any] | None = None,
+                    document_date: dt.date | None = None, event_type: str = "evidence.uploaded") -> dict[str, Any]:
+    """Records an archived file as evidence of the case, with its ledger event.
+
+    `store`, when given, puts the file into the archive and returns its StoredObject; it runs after
+    the case is locked and the row inserted, so a failed put rolls the row back with the
+    transaction. Without it the caller has archived the file already and passes its `version_id`.
+    """
     row = _locked_case(conn, tenant_id, case_id)
     ev_id = str(uuid.uuid4())
     rec = dict(id=ev_id, case_id=case_id, tenant_id=tenant_id, kind=kind, title=title, filename=filename,
                media_type=media_type, size=size, sha256=sha256, archive_key=archive_key, version_id=version_id,
                document_date=document_date, created_at=now())
     conn.execute(insert(evidence).values(**rec))
+    if store is not None:
+        rec["version_id"] = store().version_id
+        if rec["version_id"] is not None:
+            conn.execute(update(evidence).where(evidence.c.id == ev_id).values(version_id=rec["version_id"]))
     out = evidence_out(rec)
-    append_event(conn, row, event_type, actor, {k: out[k] for k in
-                 ("id", "kind", "title", "media_type", "size", "sha256", "archive_key")})
+    payload = {k: out[k] for k in ("id", "kind", "title", "media_type", "size", "sha256", "archive_key")}
+    payload["version_id"] = rec["version_id"]
+    append_event(conn, row, event_type, actor, payload)
     return out
 
 

@@ -12,22 +12,56 @@ from settings import KNOWN_VARIABLES, ConfigError, Settings
 __all__ = ["main", "cli"]
 
 
+class ConfigurationFailure(click.ClickException):
+    """A configuration error, told as one line naming the variable: `recouvre: <message>`, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"recouvre: {self.format_message()}", err=True)
+
+
+def configuration_message(exc: BaseException) -> str | None:
+    """The message of a configuration error from any package, or None if `exc` is not one."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    from signing import SigningConfigError
+    from storage import ArchiveConfigError
+    if isinstance(exc, SigningConfigError):
+        return str(exc)
+    if isinstance(exc, ArchiveConfigError):
+        text = str(exc)
+        return text if "RECOUVRE_" in text else f"RECOUVRE_ARCHIVE: {text}"
+    return None
+
+
+class _Cli(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            message = configuration_message(exc)
+            if message is None:
+                raise
+            raise ConfigurationFailure(message) from None
+
+
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration error: {exc}") from None
+    return Settings.from_env()     # a ConfigError reaches _Cli.invoke, which reports it
 
 
 def _container(upgrade: bool = False):
     from bootstrap import build_container
     c = build_container(_settings())
+    c.require_database()
     if upgrade:
         c.db.upgrade()
     return c
 
 
-@click.group()
+@click.group(cls=_Cli)
 def cli() -> None:
     """Recouvre: French debt collection service."""
 

@@ -43,22 +43,32 @@ def _post_worker_init(worker) -> None:
 
 
 def check_archive(container) -> None:
-    """Refuse to start on an archive that cannot keep documents immutable (e.g. no Object Lock)."""
-    from storage import ArchiveConfigError
-    try:
-        container.archive.check()
-    except ArchiveConfigError as exc:
-        raise SystemExit(f"RECOUVRE_ARCHIVE: {exc}") from None
+    """Refuse to start on an archive that cannot keep documents immutable (e.g. no Object Lock).
+
+    The ArchiveConfigError goes up to the command line, which prints it naming RECOUVRE_ARCHIVE.
+    """
+    container.archive.check()
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int | None) -> None:
+    """Checks everything the workers will need before forking them: a configuration error stops
+    start-up here with one message, instead of workers failing to boot one after the other."""
     from bootstrap import build_container
+    from settings import ConfigError
     container = build_container(settings)
-    if settings.is_sqlite:   # embedded: migrate on start; PostgreSQL: operators run `recouvre db upgrade`
-        container.db.upgrade()
-    check_archive(container)
-    container.signer          # loads the key now; logs the warning if it is a development certificate
-    container.close()
+    try:
+        container.require_database()
+        if settings.is_sqlite:   # embedded: migrate on start; PostgreSQL: operators run `recouvre db upgrade`
+            container.db.upgrade()
+        check_archive(container)
+        container.signer          # loads the key now; logs the warning if it is a development certificate
+        try:
+            container.secret_key
+        except OSError as exc:
+            raise ConfigError("RECOUVRE_DATA_DIR", f"the session secret cannot be kept in {settings.data_dir}: "
+                                                   f"{exc.strerror or exc}") from None
+    finally:
+        container.close()
     options = {
         "bind": f"{host}:{port}",
         "workers": workers or settings.web_workers,

@@ -108,7 +108,50 @@ INVALID = [
     ("/late_interest/annual_rate", lambda c: c.__setitem__("late_interest", {"basis": "contract"}), "required"),
     ("/debtor/birth_date", lambda c: c["debtor"].__setitem__("birth_date", "1980-01-01"), "natural persons"),
     ("/invoices", lambda c: c.__setitem__("invoices", []), "at least 1"),
+    # Unicode digits are digits to Python's \d and str.isdigit, not to a registry or a bank
+    ("/creditor/siren", lambda c: c["creditor"].__setitem__("siren", "٧٣٢٨٢٩٣٢٠"), "9 digits"),
+    ("/debtor/siret", lambda c: c["debtor"].__setitem__("siret", "٤٠٤٨٣٣٠٤٨٠٠٠١٧"), "14 digits"),
+    ("/debtor/siret", lambda c: c["debtor"].__setitem__("siret", "4048330480001⁷"), "14 digits"),
+    ("/creditor/iban", lambda c: c["creditor"].__setitem__("iban", "FR٧٦30006000011234567890189"), "country code"),
+    ("/creditor/vat_number", lambda c: c["creditor"].__setitem__("vat_number", "FR٤٤732829320"), "FR"),
+    ("/debtor/address/postal_code", lambda c: c["debtor"]["address"].__setitem__("postal_code", "٦٧٠٠٠"), "5 digits"),
+    ("/debtor/address/postal_code", lambda c: c["debtor"]["address"].__setitem__("postal_code", "6700²"), "5 digits"),
+    ("/invoices/0/amount", lambda c: c["invoices"][0].__setitem__("amount", "4٨٠٠.00"), "two decimals"),
+    ("/late_interest/annual_rate", lambda c: c.__setitem__("late_interest", {"basis": "contract", "annual_rate": "١٢"}),
+     "percentage"),
+    # dates are ISO 8601 calendar dates, not Unix timestamps nor date-times
+    ("/invoices/0/issue_date", lambda c: c["invoices"][0].__setitem__("issue_date", 0), "YYYY-MM-DD"),
+    ("/invoices/0/issue_date", lambda c: c["invoices"][0].__setitem__("issue_date", "1700006400"), "YYYY-MM-DD"),
+    ("/invoices/0/due_date", lambda c: c["invoices"][0].__setitem__("due_date", "2025-10-31T00:00:00"), "YYYY-MM-DD"),
+    ("/invoices/0/due_date", lambda c: c["invoices"][0].__setitem__("due_date", "20251031"), "YYYY-MM-DD"),
+    ("/payments/0/date", lambda c: c["payments"][0].__setitem__("date", 1768867200), "YYYY-MM-DD"),
+    ("/reminders/1/promised_payment_date",
+     lambda c: c["reminders"][1].__setitem__("promised_payment_date", "2025-W49-5"), "YYYY-MM-DD"),
+    ("/contract/date", lambda c: c["contract"].__setitem__("date", "2025-09-02T00:00:00Z"), "YYYY-MM-DD"),
+    ("/formal_notice_date", lambda c: c.__setitem__("formal_notice_date", 1.7e9), "YYYY-MM-DD"),
+    ("/invoices/0/issue_date", lambda c: c["invoices"][0].__setitem__("issue_date", "٢٠٢٥-١٠-٠١"), "YYYY-MM-DD"),
+    # VAT numbers
+    ("/creditor/vat_number", lambda c: c["creditor"].__setitem__("vat_number", "FR83404833048"), "does not contain the SIREN"),
+    ("/debtor/vat_number", lambda c: c["debtor"].__setitem__("vat_number", "US123456789"), "EU member state"),
+    ("/debtor/vat_number", lambda c: c["debtor"].__setitem__("vat_number", "BE0123-456"), "2 to 12"),
+    ("/debtor/vat_number", lambda c: c["debtor"].__setitem__("vat_number", "DE1234567890123"), "2 to 12"),
+    # collection agency
+    ("/collection_agency/siren", lambda c: c.__setitem__("collection_agency", dict(AGENCY, siren="732829321")), "Luhn"),
+    ("/collection_agency/siren", lambda c: c.__setitem__("collection_agency", dict(AGENCY, siren="7328293")), "9 digits"),
+    ("/collection_agency/address/postal_code", lambda c: c.__setitem__("collection_agency", dict(
+        AGENCY, address=dict(AGENCY["address"], postal_code="750O8"))), "5 digits"),
+    ("/collection_agency/address/lines/0", lambda c: c.__setitem__("collection_agency", dict(
+        AGENCY, address=dict(AGENCY["address"], lines=["x" * 39]))), "38"),
+    ("/collection_agency/address", lambda c: c.__setitem__("collection_agency", dict(AGENCY, address=None)),
+     "valid dictionary"),
+    # NF Z10-011: "POSTAL CODE CITY" on one line of 38 characters
+    ("/debtor/address/city", lambda c: c["debtor"]["address"].update(postal_code="670000", city="S" * 32), "38"),
+    ("/debtor/address/city", lambda c: c["debtor"]["address"].update(
+        country="GB", postal_code="SW1A 1AA", city="Little Snoring in the Marsh 22"), "38"),
 ]
+
+AGENCY = {"name": "Recouvrements du Rhône", "siren": "732829320",
+          "address": {"lines": ["1 quai Saint-Antoine"], "postal_code": "69002", "city": "Lyon"}}
 
 
 class TestValidation:
@@ -126,6 +169,39 @@ class TestValidation:
         b2b_case["invoices"][1]["due_date"] = "2025-01-01"
         errors = _errors(tenant.integrator.post("/v1/cases", json=b2b_case))
         assert {"/creditor/siren", "/debtor/iban", "/invoices/1/due_date"} <= set(errors)
+
+    def test_one_error_per_pointer_for_a_malformed_vat_number(self, tenant, b2b_case):
+        b2b_case["creditor"]["vat_number"] = "FR4473282932"     # 8-digit SIREN part: malformed, not "another SIREN"
+        resp = tenant.integrator.post("/v1/cases", json=b2b_case)
+        assert [e["pointer"] for e in resp.json["errors"]] == ["/creditor/vat_number"], resp.json
+
+    @pytest.mark.parametrize("vat", ["FR44732829320", "fr 44 732 829 320"])
+    def test_a_vat_number_built_on_the_siren_is_accepted(self, tenant, b2b_case, vat):
+        b2b_case["creditor"]["vat_number"] = vat
+        assert tenant.integrator.post("/v1/cases", json=b2b_case).status_code == 201
+
+    @pytest.mark.parametrize("vat", ["BE0123456789", "DE123456789", "EL094259216", "IT 00743110157", "NL123456789B01"])
+    def test_a_foreign_eu_debtor_is_accepted(self, tenant, b2b_case, vat):
+        b2b_case["debtor"].pop("siren")
+        b2b_case["debtor"]["vat_number"] = vat
+        b2b_case["debtor"]["address"] = {"lines": ["Rue de la Loi 16"], "postal_code": "1000", "city": "Bruxelles",
+                                         "country": "BE"}
+        r = tenant.integrator.post("/v1/cases", json=b2b_case)
+        assert r.status_code == 201, r.json
+        assert r.json["debtor"]["vat_number"] == vat
+
+    def test_a_collection_agency_is_validated_and_kept(self, tenant, b2b_case):
+        b2b_case["collection_agency"] = AGENCY
+        r = tenant.integrator.post("/v1/cases", json=b2b_case)
+        assert r.status_code == 201, r.json
+        assert r.json["collection_agency"]["siren"] == "732829320"
+
+    def test_postal_code_and_city_of_38_characters_fit(self, tenant, b2b_case):
+        b2b_case["debtor"]["address"].update(postal_code="67000", city="S" * 32)      # 5 + 1 + 32 = 38
+        assert tenant.integrator.post("/v1/cases", json=b2b_case).status_code == 201
+        b2b_case = with_reference(b2b_case)
+        b2b_case["debtor"]["address"].update(country="GB", postal_code="SW1A 1AA", city="L" * 29)   # 8 + 1 + 29
+        assert tenant.integrator.post("/v1/cases", json=b2b_case).status_code == 201
 
     def test_la_poste_siret_exception_and_legacy_vat_key(self, tenant, b2b_case):
         b2b_case["debtor"].update(siren="356000000", siret="35600000049837", vat_number="FRAB356000000")

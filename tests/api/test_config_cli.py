@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -46,7 +45,48 @@ def _run(args, env):
 
 def test_console_script_refuses_unknown_variable(tmp_path):
     r = _run(["db", "upgrade"], {"RECOUVRE_DATA_DIR": str(tmp_path), "RECOUVRE_ARCHVE": "x"})
-    assert r.returncode != 0 and "RECOUVRE_ARCHVE" in r.stderr
+    assert r.returncode == 2 and r.stderr.startswith("recouvre: RECOUVRE_ARCHVE: unknown configuration variable")
+
+
+def _assert_one_line_naming(r, variable):
+    assert r.returncode == 2, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    assert "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("recouvre: ")]
+    assert len(lines) == 1 and variable in lines[0], r.stderr[-2000:]
+
+
+def test_data_dir_that_is_a_file_is_a_configuration_error(tmp_path):
+    (tmp_path / "not-a-dir").write_text("x")
+    for args in (["db", "upgrade"], ["serve", "--port", "0"]):
+        _assert_one_line_naming(_run(args, {"RECOUVRE_DATA_DIR": str(tmp_path / "not-a-dir")}), "RECOUVRE_DATA_DIR")
+
+
+@pytest.mark.parametrize("env,variable", [
+    ({"RECOUVRE_SIGNING_P12": "/nonexistent"}, "RECOUVRE_SIGNING_P12"),
+    ({"RECOUVRE_PADES_LEVEL": "ZZZ"}, "RECOUVRE_PADES_LEVEL"),
+    ({"RECOUVRE_RETENTION_MODE": "FOREVER"}, "RECOUVRE_RETENTION_MODE"),
+    ({"RECOUVRE_LOG_LEVEL": "LOUD"}, "RECOUVRE_LOG_LEVEL"),
+])
+def test_serve_stops_on_a_configuration_error_with_one_message(tmp_path, env, variable):
+    r = _run(["serve", "--port", "0"], {"RECOUVRE_DATA_DIR": str(tmp_path), **env})
+    _assert_one_line_naming(r, variable)
+
+
+def test_serve_stops_when_the_database_cannot_be_reached(tmp_path):
+    env = {"RECOUVRE_DATA_DIR": str(tmp_path),
+           "RECOUVRE_DATABASE_URL": "postgresql+psycopg://recouvre:s3cret@127.0.0.1:1/recouvre"}
+    r = _run(["serve", "--port", "0"], env)
+    _assert_one_line_naming(r, "RECOUVRE_DATABASE_URL")
+    assert "s3cret" not in r.stderr
+    _assert_one_line_naming(_run(["db", "upgrade"], env), "RECOUVRE_DATABASE_URL")
+
+
+def test_configuration_errors_through_the_click_runner(tmp_path, monkeypatch):
+    from cli.main import cli
+    monkeypatch.setenv("RECOUVRE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RECOUVRE_ARCHIVE", "file://relative")
+    result = CliRunner().invoke(cli, ["ledger", "verify"])
+    assert result.exit_code == 2 and "recouvre: RECOUVRE_ARCHIVE:" in result.output
 
 
 def test_api_key_create_prints_the_key_alone_on_its_last_line(tmp_path, database_url):

@@ -70,3 +70,58 @@ def test_same_file_twice_is_stored_once(tenant, container, case):
 def test_roles_and_tenants(tenant, other_tenant, case):
     assert upload(tenant.clerk, case["id"], PDF).status_code == 403
     assert upload(other_tenant.integrator, case["id"], PDF).status_code == 404
+
+
+def _archived_files(container):
+    root = container.archive.root
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and "evidence" in p.parts)
+
+
+def _unique_pdf(tag: str) -> bytes:
+    return PDF.replace(b"trailer", f"% {tag}\ntrailer".encode())
+
+
+@pytest.mark.parametrize("name,form", [
+    ("f" * 252 + ".pdf", {}),                         # longer than the evidence.filename column (255)
+    ("scan.pdf", {"title": "Facture\x00F-1"}),         # PostgreSQL refuses NUL in text
+    ("scan.pdf", {"date": "20251001"}),               # not YYYY-MM-DD
+    ("scan.pdf", {"kind": "selfie"}),
+])
+def test_a_refused_upload_leaves_no_file_in_the_archive(tenant, container, case, name, form):
+    data = _unique_pdf(name[:8] + repr(form))
+    r = upload(tenant.integrator, case["id"], data, name=name, **form)
+    assert r.status_code == 422 and r.mimetype == "application/problem+json", (r.status_code, r.data[:300])
+    sha = hashlib.sha256(data).hexdigest()
+    assert not container.archive.exists(f"tenants/{tenant.id}/cases/{case['id']}/evidence/{sha}.pdf")
+    assert _archived_files(container) == []
+    assert [e["type"] for e in tenant.lawyer.get(f"/v1/cases/{case['id']}/events").json["items"]] == ["case.created"]
+
+
+def test_a_failed_put_rolls_the_evidence_back(tenant, container, case, monkeypatch):
+    from sqlalchemy import func, select
+
+    from persistence.tables import evidence
+    from storage import ArchiveError
+
+    def failing_put(key, data, content_type, legal_hold=False):
+        raise ArchiveError("disk full")
+    monkeypatch.setattr(container.archive, "put", failing_put)
+    r = upload(tenant.integrator, case["id"], _unique_pdf("put fails"))
+    assert r.status_code == 500 and r.mimetype == "application/problem+json"
+    with container.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(evidence).where(evidence.c.case_id == case["id"])).scalar() == 0
+    assert [e["type"] for e in tenant.lawyer.get(f"/v1/cases/{case['id']}/events").json["items"]] == ["case.created"]
+
+
+def test_the_ledger_records_the_archived_version(tenant, container, case):
+    body = upload(tenant.integrator, case["id"], _unique_pdf("version")).json
+    event = tenant.lawyer.get(f"/v1/cases/{case['id']}/events").json["items"][-1]
+    stored = container.archive.head(body["archive_key"])
+    assert event["payload"]["archive_key"] == body["archive_key"]
+    assert "version_id" in event["payload"] and event["payload"]["version_id"] == stored.version_id
+
+
+def test_an_unknown_case_archives_nothing(tenant, container):
+    r = upload(tenant.integrator, "00000000-0000-0000-0000-000000000000", _unique_pdf("no case"))
+    assert r.status_code == 404
+    assert _archived_files(container) == []
