@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import logging
 from typing import Literal
+from urllib.parse import quote
 
 from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 import documents
+from storage import ArchiveError
 
-from ._http import container, json_body, parsed_body, run_read, run_write
-from .openapi import operation
+from ._http import bool_arg, container, json_body, parsed_body, run_read, run_write
+from .openapi import Param, operation
+from .problems import Problem
 
 bp = Blueprint("documents", __name__)
 
@@ -89,35 +92,61 @@ def get(document_id: str):
     return run_read(lambda conn, p: _out(documents.get_document(conn, p.tenant_id, document_id)), "cases:read")
 
 
+log = logging.getLogger("recouvre.api")
+
+
 def _download(document_id: str, fmt: str) -> Response:
-    data, media, filename = run_read(
-        lambda conn, p: documents.document_file(conn, container(), p.tenant_id, document_id, fmt), "cases:read")
-    resp = Response(data, mimetype=media)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp.headers["X-Content-SHA256"] = hashlib.sha256(data).hexdigest()
-    return resp
+    """Streams the archived bytes checked against the recorded digest (the last chunk waits for
+    the check: a mismatch ends the body short of Content-Length), or redirects to a presigned URL
+    of the recorded version when asked and the archive has one."""
+    redirect = bool_arg("redirect", False)
+    try:
+        file = run_read(
+            lambda conn, p: documents.document_file(conn, container(), p.tenant_id, document_id, fmt), "cases:read")
+    except ArchiveError as exc:
+        log.error("document %s: %s not served: %s", document_id, fmt, exc)
+        raise Problem(500, "Archived file unavailable",
+                      "the archived file does not match the digest recorded for it, or is missing; "
+                      "it was not served and the error was logged") from None
+    headers = {"X-Content-SHA256": file.sha256,
+               "Content-Disposition": f"attachment; filename=\"{file.filename}\"; "
+                                      f"filename*=UTF-8''{quote(file.filename)}"}
+    url = file.presigned_url() if redirect else None
+    if url:
+        return Response(status=302, headers={**headers, "Location": url, "Cache-Control": "no-store"})
+    return Response(file.chunks(), mimetype=file.media_type, direct_passthrough=True,
+                    headers={**headers, "Content-Length": str(file.size)})
 
 
-_FILE_ERRORS = (404, 409)
+_FILE_ERRORS = (404, 409, 500)
+_REDIRECT = (Param("redirect", schema={"type": "boolean", "default": False},
+                   description="true: answer 302 to a short-lived presigned URL of the archived version (S3 "
+                               "archive); the local archive streams the file instead"),)
+_REDIRECTED = ("redirect=true on an S3 archive: Location is a presigned URL of the recorded version; "
+               "X-Content-SHA256 is the digest to check the download against", None, "")
 
 
 @bp.get("/documents/<document_id>/pdf")
 @operation("Download the signed PDF/A", tags=("documents",), permission="cases:read",
-           responses={200: ("The PDF", None, "application/pdf")}, errors=_FILE_ERRORS)
+           responses={200: ("The PDF", None, "application/pdf"), 302: _REDIRECTED}, errors=_FILE_ERRORS,
+           params=_REDIRECT)
 def pdf(document_id: str):
     return _download(document_id, "pdf")
 
 
 @bp.get("/documents/<document_id>/docx")
 @operation("Download the editable DOCX (single documents)", tags=("documents",), permission="cases:read",
-           responses={200: ("The DOCX", None, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")},
-           errors=_FILE_ERRORS)
+           responses={200: ("The DOCX", None, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                      302: _REDIRECTED},
+           errors=_FILE_ERRORS,
+           params=_REDIRECT)
 def docx(document_id: str):
     return _download(document_id, "docx")
 
 
 @bp.get("/documents/<document_id>/zip")
 @operation("Download the dossier as a ZIP of individual PDFs", tags=("documents",), permission="cases:read",
-           responses={200: ("The ZIP", None, "application/zip")}, errors=_FILE_ERRORS)
+           responses={200: ("The ZIP", None, "application/zip"), 302: _REDIRECTED}, errors=_FILE_ERRORS,
+           params=_REDIRECT)
 def zip_(document_id: str):
     return _download(document_id, "zip")

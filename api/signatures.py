@@ -29,7 +29,9 @@ PDF_BODY = {"type": "string", "format": "binary", "description": "the signed PDF
 @operation("Validate the signatures of a PDF", tags=("signatures",), permission="signatures:validate",
            body=PDF_BODY, body_media="application/pdf", responses={200: ValidationOut}, errors=(413, 415),
            description="intact: the bytes are those signed; valid: the signature verifies; trusted: the signer "
-                       "chains to our trust roots. A tampered or broken file answers intact: false, never an error.")
+                       "chains to our trust roots and is not the development certificate a fresh install signs "
+                       "with (no legal value: trusted false, with a problem saying so). A tampered or broken "
+                       "file answers intact: false, never an error.")
 def validate():
     require("signatures:validate")
     from signing import validate_pdf
@@ -41,4 +43,5 @@ def validate():
         raise Problem(422, "Invalid input", errors=[{"pointer": "", "detail": "send the PDF as the request body"}])
     if len(data) > c.settings.max_upload_bytes:
         raise Problem(413, "Upload too large", f"the limit is {c.settings.max_upload_bytes // (1024 * 1024)} MB")
-    return validate_pdf(data, trust_roots=c.signer.trust_roots).to_dict()
+    return validate_pdf(data, trust_roots=c.signer.trust_roots,
+                        development_certificates=c.signer.development_certificates).to_dict()

@@ -1,9 +1,12 @@
 """The proof ZIP of one case: everything an outsider needs to check the file without us.
 
 The ledger is the authority: every archived file it commits to (by digest) is included under
-`documents/`, the RFC 3161 tokens over its heads under `timestamps/`, and `manifest.json` says
-which event vouches for which file. The manifest and README are conveniences, not evidence:
-the verifier recomputes everything from the ledger and the tokens.
+`documents/` — signed PDFs, their editable DOCX, dossier ZIPs, mailing packets, evidence and
+receipt scans — read by its recorded version and checked against its recorded digest; nothing
+the ledger does not record is included. The RFC 3161 tokens over its heads go under
+`timestamps/`, and `manifest.json` says which event vouches for which file. The manifest and
+README are conveniences, not evidence: the verifier recomputes everything from the ledger and
+the tokens.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from casefiles import services
-from persistence.tables import cases, documents, ledger_timestamps
+from persistence.tables import cases, ledger_timestamps
 
 from ._readme import render_readme
 from ._references import archive_references
@@ -57,12 +60,19 @@ class _Entries:
         return unique
 
 
+_EVENT_LABELS = {"mailing.packet_archived": "pli-recommande"}
+_POINTER_LABELS = {"docx": "editable"}
+
+
 def _label(event: Mapping[str, Any], pointer: str) -> str:
     payload = event["payload"]
     if pointer == "/payload" and payload.get("title"):
         return str(payload["title"])
-    kind = str(payload.get("kind") or event["type"])
-    return kind if pointer == "/payload" else f"{kind}-{pointer.rsplit('/', 1)[-1]}"
+    kind = str(payload.get("kind") or _EVENT_LABELS.get(event["type"]) or event["type"])
+    if pointer == "/payload":
+        return kind
+    last = pointer.rsplit("/", 1)[-1]
+    return f"{kind}-{_POINTER_LABELS.get(last, last)}"
 
 
 def _document_name(seq: int, label: str, archive_key: str) -> str:
@@ -72,31 +82,20 @@ def _document_name(seq: int, label: str, archive_key: str) -> str:
     return f"documents/{seq:04d}-{slug}{ext}"
 
 
-def _add_archived(entries: _Entries, conn: Connection, container, tenant_id: str, case_id: str,
-                  events: list[dict[str, Any]]) -> None:
+def _add_archived(entries: _Entries, container, events: list[dict[str, Any]]) -> None:
+    """Every file a ledger event records, read by the recorded version against the recorded digest
+    (storage.ArchiveIntegrityError if the archive no longer holds it: the proof is not built)."""
     by_seq = {e["seq"]: e for e in events}
     refs_by_key: dict[str, list] = {}
     for ref in archive_references(events):
         refs_by_key.setdefault(ref.archive_key, []).append(ref)
     for key, refs in refs_by_key.items():
         first = refs[0]
-        entries.add(_document_name(first.seq, _label(by_seq[first.seq], first.pointer), key),
-                    container.archive.get(key), "archived", archive_key=key,
+        version = next((r.version_id for r in refs if r.version_id), None)
+        data = container.archive.get(key, version_id=version, expected_sha256=first.sha256)
+        entries.add(_document_name(first.seq, _label(by_seq[first.seq], first.pointer), key), data, "archived",
+                    archive_key=key, **({"version_id": version} if version else {}),
                     ledger=[{"seq": r.seq, "type": r.type, "pointer": r.pointer} for r in refs])
-    # The editable DOCX of a generated letter is archived too, but the ledger records only the
-    # signed PDF's digest: it is included, marked as vouched for by the manifest alone.
-    generated = {e["payload"].get("document_id"): e for e in events if e["type"] == "document.generated"}
-    if generated:
-        rows = conn.execute(select(documents.c.id, documents.c.kind, documents.c.docx_key).where(
-            documents.c.tenant_id == tenant_id, documents.c.case_id == case_id,
-            documents.c.id.in_([d for d in generated if isinstance(d, str)]))).all()
-        for row in sorted(rows, key=lambda r: generated[r.id]["seq"]):
-            if row.docx_key and row.docx_key not in refs_by_key:
-                seq = generated[row.id]["seq"]
-                entries.add(_document_name(seq, f"{row.kind}-editable", row.docx_key),
-                            container.archive.get(row.docx_key), "archived", archive_key=row.docx_key, ledger=[],
-                            note=f"editable DOCX of document {row.id} (ledger event {seq}); "
-                                 "its digest is not recorded in the ledger")
 
 
 def _add_timestamps(entries: _Entries, conn: Connection, case_id: str) -> list[dict[str, Any]]:
@@ -127,7 +126,7 @@ def build_proof_zip(conn: Connection, container, tenant_id: str, case_id: str) -
     entries.add("case.json", _json(case), "case")
     index = _add_timestamps(entries, conn, case_id)
     entries.add("timestamps.json", _json(index), "timestamp-index")
-    _add_archived(entries, conn, container, tenant_id, case_id, events)
+    _add_archived(entries, container, events)
 
     head = {"length": recorded.ledger_length, "head": recorded.ledger_head}
     readme = render_readme(case=case, head=head, events=events, timestamps=index, files=entries.manifest,

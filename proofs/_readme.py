@@ -53,8 +53,7 @@ def _document_lines(files: Mapping[str, Mapping[str, Any]]) -> list[str]:
         return ["_Aucun document archivé / no archived document._", ""]
     lines = ["| file | SHA-256 | ledger event(s) |", "|---|---|---|"]
     for path, m in sorted(docs.items()):
-        refs = ", ".join(f"{r['seq']} `{r['type']}` `{r['pointer']}`" for r in m.get("ledger", [])) \
-            or "— (manifest only / manifeste seulement)"
+        refs = ", ".join(f"{r['seq']} `{r['type']}` `{r['pointer']}`" for r in m.get("ledger", []))
         lines.append(f"| `{path}` | `{m['sha256']}` | {refs} |")
     return lines + [""]
 
@@ -79,9 +78,9 @@ def render_readme(*, case: Mapping[str, Any], head: Mapping[str, Any], events: l
         "contient l'empreinte SHA-256 de son contenu (`payload_digest`) et celle de l'événement précédent "
         "(`prev_hash`) : modifier, retirer ou réordonner un événement casse tous les suivants.",
         "- `documents/` — chaque fichier archivé auquel le journal se réfère (lettres et dossiers signés, "
-        "pièces versées, avis de réception scannés). L'événement cité dans `manifest.json` en contient "
-        "l'empreinte SHA-256 ; les fichiers DOCX modifiables n'y figurent pas et ne sont garantis que par "
-        "le manifeste.",
+        "leur version DOCX modifiable, plis recommandés, pièces versées, avis de réception scannés), et "
+        "rien d'autre. L'événement cité dans `manifest.json` en contient l'empreinte SHA-256 : un fichier "
+        "qu'aucun événement ne mentionne n'est pas une preuve, et la vérification le signale.",
         "- `timestamps/N.tsr` — jetons d'horodatage RFC 3161 (DER) délivrés par une autorité d'horodatage "
         "sur la tête du journal après l'événement N. L'empreinte horodatée est le SHA-256 du texte "
         "hexadécimal de la tête (64 caractères, sans retour à la ligne). Un jeton atteste l'existence de "
@@ -128,9 +127,10 @@ def render_readme(*, case: Mapping[str, Any], head: Mapping[str, Any], events: l
         "- `ledger.json` — the case's evidence ledger: every event, in order. Each event carries the SHA-256 "
         "of its content (`payload_digest`) and the hash of the previous event (`prev_hash`): editing, "
         "removing or reordering an event breaks every later one.",
-        "- `documents/` — every archived file the ledger refers to (signed letters and dossiers, uploaded "
-        "evidence, scanned return receipts). The event named in `manifest.json` holds its SHA-256; editable "
-        "DOCX files are not in the ledger and are vouched for by the manifest only.",
+        "- `documents/` — every archived file the ledger refers to (signed letters and dossiers, their "
+        "editable DOCX, registered-mail packets, uploaded evidence, scanned return receipts), and nothing "
+        "else. The event named in `manifest.json` holds its SHA-256: a file no event records is not "
+        "evidence, and verification reports it.",
         "- `timestamps/N.tsr` — RFC 3161 time-stamp tokens (DER) issued by a time-stamping authority over "
         "the ledger head after event N. The time-stamped imprint is the SHA-256 of the head's hex text "
         "(64 characters, no newline). A token proves that events 1 to N existed at its time.",

@@ -1,8 +1,9 @@
 """Which archived files the ledger commits to, read from the event payloads alone.
 
 Any object in a payload carrying both `archive_key` and `sha256` is such a commitment
-(`document.generated` and its `zip`, `evidence.uploaded`, `mailing.receipt_scanned`…), so event
-types added later are covered without a list to keep up to date.
+(`document.generated` with its `docx` and `zip`, `mailing.packet_archived`, `evidence.uploaded`,
+`mailing.receipt_scanned`…), so event types added later are covered without a list to keep up
+to date. Its `version_id`, when recorded, names the archive version the digest is of.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class ArchiveReference:
     pointer: str        # JSON pointer inside the event, e.g. /payload/zip
     archive_key: str
     sha256: str
+    version_id: str | None = None
 
 
 def _walk(value: Any, pointer: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -37,5 +39,7 @@ def archive_references(events: Iterable[Mapping[str, Any]]) -> list[ArchiveRefer
     out = []
     for ev in events:
         for pointer, obj in _walk(ev.get("payload"), "/payload"):
-            out.append(ArchiveReference(ev["seq"], ev["type"], pointer, obj["archive_key"], obj["sha256"]))
+            version = obj.get("version_id")
+            out.append(ArchiveReference(ev["seq"], ev["type"], pointer, obj["archive_key"], obj["sha256"],
+                                        version if isinstance(version, str) and version else None))
     return out

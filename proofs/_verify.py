@@ -4,7 +4,9 @@ TSA, its root certificates).
 Nothing in the ZIP is taken on trust except what can be recomputed: the chain from the events,
 each file's digest against the ledger event that records it, and each token's imprint against
 the ledger's own hash at the token's event. The manifest, SHA256SUMS and timestamps.json are
-indexes; disagreeing with what is recomputed makes them a problem, never the authority.
+indexes; disagreeing with what is recomputed makes them a problem, never the authority. So is
+any file besides the indexes and tokens that no ledger event records: a file the manifest alone
+vouches for is one a forger could have put there.
 """
 from __future__ import annotations
 
@@ -28,6 +30,10 @@ from ._tokens import IMPRINT_ALGORITHM, TokenError, TokenInfo, head_imprint, rea
 __all__ = ["ProofReport", "verify_proof_zip", "load_trust_roots"]
 
 FORMAT = "recouvre-proof/1"
+# Files of the format itself; every other file is a token (judged by check_timestamps) or an
+# archived file some ledger event must record.
+INDEX_FILES = frozenset({"README.md", "manifest.json", "SHA256SUMS", "ledger.json", "case.json",
+                         "timestamps.json"})
 # A TSA's clock and ours may differ a little; a token older than the event it certifies by more
 # than this means the ledger's times were written after the fact.
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
@@ -210,20 +216,25 @@ class _Verification:
         for ref in archive_references(events):
             refs.setdefault(ref.archive_key, []).append(ref)
         in_zip: set[str] = set()
-        for path, meta in sorted(listed.items()):
+        for path in sorted(self.files):
+            if path in INDEX_FILES or path.startswith("timestamps/"):
+                continue
+            meta = listed.get(path)
+            meta = meta if isinstance(meta, Mapping) else {}
             key = meta.get("archive_key")
-            if key is None or path not in self.files:
+            recorded = refs.get(key, []) if isinstance(key, str) else []
+            if not recorded:
+                self.problem(f"{path}: no ledger event records this file"
+                             + (f" (archive key {key})" if isinstance(key, str) else "")
+                             + ": it is not evidence of this case, only the manifest names it")
                 continue
             in_zip.add(key)
             actual = hashlib.sha256(self.files[path]).hexdigest()
-            recorded = refs.get(key, [])
-            claimed = {(r.get("seq"), r.get("pointer")) for r in meta.get("ledger") or []}
+            ledger = meta.get("ledger") if isinstance(meta.get("ledger"), list) else []
+            claimed = {(r.get("seq"), r.get("pointer")) for r in ledger if isinstance(r, Mapping)}
             if claimed != {(r.seq, r.pointer) for r in recorded}:
-                self.problem(f"{path}: manifest.json cites ledger event(s) {sorted(s for s, _ in claimed)} but the "
-                             f"ledger records this file in {sorted(r.seq for r in recorded) or 'none'}")
-            if not recorded:
-                self.checks.append(f"{path}: not recorded in the ledger; vouched for by the manifest only")
-                continue
+                self.problem(f"{path}: manifest.json cites ledger event(s) {sorted((s for s, _ in claimed), key=str)} but the "
+                             f"ledger records this file in {sorted(r.seq for r in recorded)}")
             bad = [r for r in recorded if r.sha256 != actual]
             for r in bad:
                 self.problem(f"{path}: SHA-256 {actual} differs from {r.sha256} recorded by ledger event "

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko import stamp
-from pyhanko.pdf_utils import text
+from pyhanko.pdf_utils import generic, text
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata import model as pdf_meta
+from pyhanko.pdf_utils.metadata.xmp_xml import MetadataStream
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.fields import SigSeedSubFilter
@@ -104,6 +106,12 @@ class DocumentSigner:
     def trust_roots(self) -> list[asn1_x509.Certificate]:
         return list(self._trust_roots)
 
+    @property
+    def development_certificates(self) -> list[asn1_x509.Certificate]:
+        """Certificates whose signatures vouch for nothing, for validate_pdf: the self-signed
+        development certificate is its own trust root (B-LT needs one), not a trusted signer."""
+        return [self.certificate] if self.is_development else []
+
     def close(self) -> None:
         """Release the PKCS#11 session, if any."""
         self._key.close()
@@ -149,6 +157,10 @@ class DocumentSigner:
         bytes_reserved: int,
     ) -> bytes:
         writer = _open_for_signing(pdf)
+        try:
+            _align_metadata_with_pyhanko(writer)
+        except Exception as e:  # an unreadable XMP packet: pyHanko could not rewrite it either
+            raise SigningError(f"signing failed: unreadable document metadata: {e!r}") from e
         field_name = _free_field_name(writer)
         long_term = self._level in ("B-LT", "B-LTA")
         meta = signers.PdfSignatureMetadata(
@@ -315,6 +327,46 @@ def _open_for_signing(pdf: bytes) -> IncrementalPdfFileWriter:
     if writer.prev.encrypted:
         raise SigningError("encrypted PDFs cannot be signed here")
     return writer
+
+
+_XMP_METADATA_DATE = pdf_meta.ExpandedName(ns=pdf_meta.NS["xmp"], local_name="MetadataDate")
+
+
+def _align_metadata_with_pyhanko(writer: IncrementalPdfFileWriter) -> None:
+    """Keep the Info dictionary and the XMP in agreement, as PDF/A requires, through every
+    revision pyHanko writes (the signature's, then the DSS and document timestamp of B-LT/B-LTA).
+
+    In each of them pyHanko sets XMP pdf:Producer to its own name but appends that name to Info
+    /Producer ("LibreOffice 7.4; pyHanko 0.38.0"), and stamps Info /ModDate and xmp:ModifyDate
+    from two separate clock reads (they can straddle a second), leaving any xmp:MetadataDate
+    behind. So, in the signature's revision: Info /Producer becomes pyHanko's name (which it then
+    keeps), Info /ModDate goes (an Info entry absent cannot disagree; xmp:ModifyDate carries the
+    date, and pyHanko only updates Info entries that exist when the file has XMP), and so does
+    xmp:MetadataDate. Files without XMP are left alone: pyHanko then writes Info alone.
+    """
+    if "/Metadata" not in writer.root:
+        return
+    xmp = writer.root["/Metadata"]
+    if not isinstance(xmp, MetadataStream):
+        return
+    try:
+        info_ref = writer.trailer.raw_get("/Info")
+    except KeyError:
+        info_ref = None
+    if isinstance(info_ref, generic.IndirectObject):
+        info = info_ref.get_object()
+        info["/Producer"] = generic.TextStringObject(pdf_meta.VENDOR)
+        if "/ModDate" in info:
+            del info["/ModDate"]
+        writer.mark_update(info_ref)
+    roots = xmp.xmp
+    if any(name == _XMP_METADATA_DATE for root in roots for name, _ in root):
+        kept = [
+            pdf_meta.XmpStructure({k: v for k, v in root if k != _XMP_METADATA_DATE})
+            for root in roots
+        ]
+        writer.root["/Metadata"] = writer.add_object(MetadataStream.from_xmp(kept))
+        writer.update_root()
 
 
 def _free_field_name(writer: IncrementalPdfFileWriter) -> str:

@@ -1,7 +1,9 @@
 """Check signed documents: integrity, coverage, trust and PAdES level.
 
 Never raises on bad input: a caller showing a document's status wants an
-answer, not a stack trace.
+answer, not a stack trace. Each validation logs one line (INFO when the
+signature holds, WARNING otherwise); pyHanko's own records of it, a
+traceback per failed certificate path, are folded into that line.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import contextlib
 import io
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from asn1crypto import x509 as asn1_x509
@@ -30,7 +34,11 @@ log = logging.getLogger("recouvre.signing")
 
 NOT_A_PDF = "not a PDF"
 NO_SIGNATURE = "no signature"
+DEVELOPMENT_CERTIFICATE = (
+    "signed with Recouvre's self-signed development certificate: no legal value"
+)
 _PADES_SUBFILTER = "/ETSI.CAdES.detached"
+_DETAIL_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -61,13 +69,33 @@ def validate_pdf(
     trust_roots: Iterable[asn1_x509.Certificate] | None = None,
     *,
     allow_fetching: bool = False,
+    development_certificates: Iterable[asn1_x509.Certificate] = (),
 ) -> ValidationReport:
     """Validate every signature and document timestamp of ``pdf``.
 
     ``trusted`` is only true for chains ending at one of ``trust_roots``
-    (no OS trust store). Revocation is soft-fail and, by default, offline.
+    (no OS trust store), and never for a signature by one of
+    ``development_certificates`` (the self-signed certificate a fresh install
+    signs with is its own trust root, but vouches for nothing). Revocation is
+    soft-fail and, by default, offline.
     """
     roots = list(trust_roots or [])
+    development = {c.dump() for c in development_certificates}
+
+    def run() -> ValidationReport:
+        with _pyhanko_records() as records:
+            report = _validate(pdf, roots, allow_fetching, development)
+        _log_outcome(report, records)
+        return report
+
+    if _in_event_loop():
+        # pyHanko's sync API calls asyncio.run(): hop to a thread rather than fail
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(run).result()
+    return run()
+
+
+def _validate(pdf, roots, allow_fetching, development: set[bytes]) -> ValidationReport:
     try:
         pdf = bytes(pdf)
         if b"%PDF-" not in pdf[:1024]:
@@ -79,12 +107,63 @@ def validate_pdf(
         return ValidationReport(intact=False, valid=False, trusted=False, problems=[NOT_A_PDF])
     if not embedded:
         return ValidationReport(intact=False, valid=False, trusted=False, problems=[NO_SIGNATURE])
-    validation = _Validation(pdf, reader, embedded, roots, allow_fetching)
-    if _in_event_loop():
-        # pyHanko's sync API calls asyncio.run(): hop to a thread rather than fail
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(validation.run).result()
-    return validation.run()
+    return _Validation(pdf, reader, embedded, roots, allow_fetching, development).run()
+
+
+def _log_outcome(report: ValidationReport, records: list[str]) -> None:
+    """One line per validation, whatever pyHanko had to say on the way."""
+    details = ""
+    if records:
+        seen = list(dict.fromkeys(" ".join(r.split()) for r in records))
+        details = "; pyHanko: " + " | ".join(seen)
+        if len(details) > _DETAIL_LIMIT:
+            details = details[: _DETAIL_LIMIT - 1] + "…"
+    log.log(
+        logging.INFO if report.ok else logging.WARNING,
+        "signature validation: intact=%s valid=%s trusted=%s level=%s signer=%s problems=%s%s",
+        report.intact,
+        report.valid,
+        report.trusted,
+        report.level,
+        report.signer,
+        "; ".join(report.problems) or "none",
+        details,
+    )
+
+
+_collecting = threading.local()
+
+
+class _CollectPyHankoRecords(logging.Filter):
+    """Keeps pyHanko's records of a validation out of the log (a PathValidationError traceback
+    per untrusted signature, at WARNING) and hands their messages to the summary line. Only in
+    the thread running one of our validations; anything else pyHanko logs passes through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        sink = getattr(_collecting, "records", None)
+        if sink is None:
+            return True
+        with contextlib.suppress(Exception):
+            sink.append(record.getMessage())
+        return False
+
+
+_FILTER = _CollectPyHankoRecords()
+
+
+@contextlib.contextmanager
+def _pyhanko_records() -> Iterator[list[str]]:
+    # A logger's filters see only its own records, not its children's: attach to each pyHanko
+    # logger that exists (they are module loggers, all created when pyHanko was imported).
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith("pyhanko") and isinstance(logger, logging.Logger):
+            logger.addFilter(_FILTER)  # no-op when already there
+    previous = getattr(_collecting, "records", None)
+    _collecting.records = records = []
+    try:
+        yield records
+    finally:
+        _collecting.records = previous
 
 
 def _in_event_loop() -> bool:
@@ -97,13 +176,20 @@ def _in_event_loop() -> bool:
 
 class _Validation:
     def __init__(
-        self, pdf: bytes, reader, embedded: list[EmbeddedPdfSignature], roots, allow_fetching
+        self,
+        pdf: bytes,
+        reader,
+        embedded: list[EmbeddedPdfSignature],
+        roots,
+        allow_fetching,
+        development: set[bytes] = frozenset(),
     ):
         self.pdf = pdf
         self.reader = reader
         self.embedded = embedded
         self.roots = roots
         self.allow_fetching = allow_fetching
+        self.development = development
         self.intact = self.valid = self.trusted = True
         self.problems: list[str] = []
 
@@ -163,7 +249,10 @@ class _Validation:
             )
         if status.intact and not status.valid:
             self.fail(f"{name}: cryptographic signature is invalid", valid=False)
-        if not status.trusted:
+        signing_cert = getattr(status, "signing_cert", None)
+        if signing_cert is not None and signing_cert.dump() in self.development:
+            self.fail(f"{name}: {DEVELOPMENT_CERTIFICATE}", trusted=False)
+        elif not status.trusted:
             why = f" ({status.trust_problem_indic.name})" if status.trust_problem_indic else ""
             self.fail(f"{name}: certificate not trusted{why}", trusted=False)
         ts = getattr(status, "timestamp_validity", None)

@@ -11,6 +11,7 @@ from ._errors import (
 from ._factory import open_archive
 from ._local import LocalArchive
 from ._model import ArchiveStore, RetentionPolicy, StoredObject, validate_key
+from ._recorded import RecordedFile, open_recorded
 from ._s3 import S3Archive
 
 __all__ = [
@@ -22,9 +23,11 @@ __all__ = [
     "InvalidKey",
     "LocalArchive",
     "ObjectNotFound",
+    "RecordedFile",
     "RetentionPolicy",
     "S3Archive",
     "StoredObject",
     "open_archive",
+    "open_recorded",
     "validate_key",
 ]

@@ -20,7 +20,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from ._errors import ArchiveConfigError, ArchiveConflict, ArchiveIntegrityError, ObjectNotFound
-from ._model import ArchiveStore, RetentionPolicy, StoredObject, check_digest, validate_key
+from ._model import (
+    ArchiveStore,
+    RetentionPolicy,
+    StoredObject,
+    check_digest,
+    check_recorded,
+    held_back,
+    validate_key,
+)
 
 __all__ = ["LocalArchive"]
 
@@ -67,6 +75,8 @@ class LocalArchive(ArchiveStore):
                 return replace(existing, legal_hold=True)
             if path.exists():
                 raise ArchiveConflict(f"{key} is a folder holding other keys")
+            if _meta_path(path).exists():
+                return self._complete_or_refuse(key, path, data, digest, legal_hold)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except (FileExistsError, NotADirectoryError):
@@ -93,29 +103,62 @@ class LocalArchive(ArchiveStore):
         assert stored is not None
         return stored
 
-    def get(self, key: str, version_id: str | None = None) -> bytes:
+    def _complete_or_refuse(
+        self, key: str, path: Path, data: bytes, digest: str, legal_hold: bool
+    ) -> StoredObject:
+        """A sidecar without its data file: a write interrupted before its commit point,
+        or a file deleted behind the store's back. Either way the key stays bound to the
+        digest the sidecar recorded: only those bytes may (re)complete it."""
+        try:
+            recorded = json.loads(_meta_path(path).read_bytes()).get("sha256")
+        except ValueError as e:
+            raise ArchiveIntegrityError(f"{key}: unreadable sidecar: {e}") from e
+        if recorded != digest:
+            raise ArchiveConflict(
+                f"{key} was archived before with other content (its data file is gone): "
+                "write-once keys are never reused"
+            )
+        _write_atomic(path, bytes(data), replace=False)
+        if legal_hold:
+            self._write_legal_hold(key, True)
+        stored = self.head(key)
+        assert stored is not None
+        return stored
+
+    def get(
+        self, key: str, version_id: str | None = None, expected_sha256: str | None = None
+    ) -> bytes:
         meta = self._meta(key, version_id)
+        check_recorded(key, expected_sha256, meta["sha256"])
         try:
             data = self._path(key).read_bytes()
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
-        check_digest(key, meta["sha256"], hashlib.sha256(data).hexdigest())
+        actual = hashlib.sha256(data).hexdigest()
+        check_recorded(key, expected_sha256, actual)
+        check_digest(key, meta["sha256"], actual)
         return data
 
     def iter_chunks(
-        self, key: str, version_id: str | None = None, chunk_size: int = 65536
+        self,
+        key: str,
+        version_id: str | None = None,
+        chunk_size: int = 65536,
+        expected_sha256: str | None = None,
     ) -> Iterator[bytes]:
         meta = self._meta(key, version_id)
-        hasher = hashlib.sha256()
+        check_recorded(key, expected_sha256, meta["sha256"])
         try:
             fh = self._path(key).open("rb")
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
-        with fh:
-            while chunk := fh.read(chunk_size):
-                hasher.update(chunk)
-                yield chunk
-        check_digest(key, meta["sha256"], hasher.hexdigest())
+
+        def read() -> Iterator[bytes]:
+            with fh:
+                while chunk := fh.read(chunk_size):
+                    yield chunk
+
+        yield from held_back(key, read(), meta["sha256"], expected_sha256)
 
     def head(self, key: str, version_id: str | None = None) -> StoredObject | None:
         try:
@@ -135,7 +178,13 @@ class LocalArchive(ArchiveStore):
         )
 
     def presigned_url(
-        self, key: str, version_id: str | None = None, expires: int = 300
+        self,
+        key: str,
+        version_id: str | None = None,
+        expires: int = 300,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
     ) -> str | None:
         return None
 

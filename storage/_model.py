@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from ._errors import ArchiveConfigError, ArchiveIntegrityError, InvalidKey
 
-__all__ = ["ArchiveStore", "RetentionPolicy", "StoredObject", "check_digest", "validate_key"]
+__all__ = [
+    "ArchiveStore",
+    "RetentionPolicy",
+    "StoredObject",
+    "check_digest",
+    "check_recorded",
+    "held_back",
+    "validate_key",
+]
 
 RetentionMode = Literal["COMPLIANCE", "GOVERNANCE"]
 RETENTION_MODE = "RECOUVRE_RETENTION_MODE"
@@ -99,7 +108,11 @@ class ArchiveStore(ABC):
     """Write-once store of documents with their SHA-256.
 
     ``put`` is idempotent for identical bytes and refuses different bytes
-    under an existing key; reads verify the digest.
+    under an existing key, and any write under a key that ever held bytes
+    (deleted or not). Reads verify the bytes against the object's own digest
+    and, given ``expected_sha256`` (the digest our database or ledger
+    recorded), against that one: the object's metadata alone can be forged
+    along with the bytes.
     """
 
     retention: RetentionPolicy
@@ -114,7 +127,9 @@ class ArchiveStore(ABC):
     ) -> StoredObject: ...
 
     @abstractmethod
-    def get(self, key: str, version_id: str | None = None) -> bytes: ...
+    def get(
+        self, key: str, version_id: str | None = None, expected_sha256: str | None = None
+    ) -> bytes: ...
 
     @abstractmethod
     def head(self, key: str, version_id: str | None = None) -> StoredObject | None: ...
@@ -124,17 +139,33 @@ class ArchiveStore(ABC):
 
     @abstractmethod
     def presigned_url(
-        self, key: str, version_id: str | None = None, expires: int = 300
-    ) -> str | None: ...
+        self,
+        key: str,
+        version_id: str | None = None,
+        expires: int = 300,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        """A short-lived GET URL (None when the backend has none); ``filename`` and
+        ``content_type`` set the response's Content-Disposition and Content-Type."""
 
     @abstractmethod
     def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None: ...
 
     @abstractmethod
     def iter_chunks(
-        self, key: str, version_id: str | None = None, chunk_size: int = 65536
+        self,
+        key: str,
+        version_id: str | None = None,
+        chunk_size: int = 65536,
+        expected_sha256: str | None = None,
     ) -> Iterator[bytes]:
-        """Stream the bytes; raises ArchiveIntegrityError after the last chunk on mismatch."""
+        """Stream the bytes, holding the last chunk back until the digest is checked.
+
+        On a mismatch ArchiveIntegrityError is raised in place of the last chunk,
+        so a consumer never passes on the whole of a wrong file.
+        """
 
 
 def check_digest(key: str, expected: str, actual: str) -> None:
@@ -142,3 +173,32 @@ def check_digest(key: str, expected: str, actual: str) -> None:
         raise ArchiveIntegrityError(
             f"{key}: SHA-256 {actual} does not match the recorded {expected}"
         )
+
+
+def check_recorded(key: str, recorded: str | None, actual: str) -> None:
+    """Compare with the digest the caller's records hold, when it has one."""
+    if recorded is not None and recorded.lower() != actual:
+        raise ArchiveIntegrityError(
+            f"{key}: SHA-256 {actual} is not the {recorded} recorded for this file"
+        )
+
+
+def held_back(
+    key: str, chunks: Iterable[bytes], own: str, recorded: str | None
+) -> Iterator[bytes]:
+    """Yield ``chunks`` one behind: the last one only once the whole digest matches
+    ``own`` (the object's metadata) and ``recorded`` (the caller's records)."""
+    hasher = hashlib.sha256()
+    pending: bytes | None = None
+    for chunk in chunks:
+        if not chunk:
+            continue
+        hasher.update(chunk)
+        if pending is not None:
+            yield pending
+        pending = chunk
+    actual = hasher.hexdigest()
+    check_recorded(key, recorded, actual)
+    check_digest(key, own, actual)
+    if pending is not None:
+        yield pending

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
@@ -23,7 +24,15 @@ from ._errors import (
     ArchiveIntegrityError,
     ObjectNotFound,
 )
-from ._model import ArchiveStore, RetentionPolicy, StoredObject, check_digest, validate_key
+from ._model import (
+    ArchiveStore,
+    RetentionPolicy,
+    StoredObject,
+    check_digest,
+    check_recorded,
+    held_back,
+    validate_key,
+)
 
 __all__ = ["S3Archive"]
 
@@ -82,6 +91,13 @@ class S3Archive(ArchiveStore):
         existing = self.head(key)
         if existing is not None:
             return self._same_or_conflict(key, existing, digest, legal_hold)
+        if self._has_history(key, full_key):
+            # A plain delete_object only hides the locked version behind a delete marker;
+            # IfNoneMatch would let a new version in under the marker.
+            raise ArchiveConflict(
+                f"{key} was archived before (its current version is a delete marker): "
+                "write-once keys are never reused"
+            )
         retain_until = self.retention.retain_until()
         params: dict[str, Any] = {
             "Bucket": self.bucket,
@@ -119,28 +135,43 @@ class S3Archive(ArchiveStore):
             legal_hold=legal_hold,
         )
 
-    def get(self, key: str, version_id: str | None = None) -> bytes:
+    def get(
+        self, key: str, version_id: str | None = None, expected_sha256: str | None = None
+    ) -> bytes:
         response = self._get_object(key, version_id)
-        with _reading(key):
-            data = response["Body"].read()
-        check_digest(key, self._expected_digest(key, response), hashlib.sha256(data).hexdigest())
+        body = response["Body"]
+        try:
+            own = self._expected_digest(key, response)
+            check_recorded(key, expected_sha256, own)
+            with _reading(key):
+                data = body.read()
+        finally:
+            body.close()
+        actual = hashlib.sha256(data).hexdigest()
+        check_recorded(key, expected_sha256, actual)
+        check_digest(key, own, actual)
         return data
 
     def iter_chunks(
-        self, key: str, version_id: str | None = None, chunk_size: int = 65536
+        self,
+        key: str,
+        version_id: str | None = None,
+        chunk_size: int = 65536,
+        expected_sha256: str | None = None,
     ) -> Iterator[bytes]:
         response = self._get_object(key, version_id)
-        expected = self._expected_digest(key, response)
-        hasher = hashlib.sha256()
         body = response["Body"]
         try:
-            with _reading(key):
-                for chunk in body.iter_chunks(chunk_size):
-                    hasher.update(chunk)
-                    yield chunk
+            own = self._expected_digest(key, response)
+            check_recorded(key, expected_sha256, own)
+
+            def read() -> Iterator[bytes]:
+                with _reading(key):
+                    yield from body.iter_chunks(chunk_size)
+
+            yield from held_back(key, read(), own, expected_sha256)
         finally:
             body.close()
-        check_digest(key, expected, hasher.hexdigest())
 
     def head(self, key: str, version_id: str | None = None) -> StoredObject | None:
         try:
@@ -166,9 +197,19 @@ class S3Archive(ArchiveStore):
         )
 
     def presigned_url(
-        self, key: str, version_id: str | None = None, expires: int = 300
+        self,
+        key: str,
+        version_id: str | None = None,
+        expires: int = 300,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
     ) -> str | None:
         params = {"Bucket": self.bucket, "Key": self._full_key(key), **_version(version_id)}
+        if filename:
+            params["ResponseContentDisposition"] = _attachment(filename)
+        if content_type:
+            params["ResponseContentType"] = content_type
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
     def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
@@ -218,6 +259,25 @@ class S3Archive(ArchiveStore):
             raise ArchiveIntegrityError(f"{key}: no SHA-256 recorded for this object")
         return digest
 
+    def _has_history(self, key: str, full_key: str) -> bool:
+        """Any version or delete marker under exactly this key (listing is by prefix)."""
+        try:
+            pages = self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=full_key
+            )
+            for page in pages:
+                entries = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                if any(entry.get("Key") == full_key for entry in entries):
+                    return True
+                # keys are listed in order and ours sorts before every longer one
+                if entries:
+                    return False
+        except ClientError as e:
+            raise ArchiveError(f"cannot list the versions of {key}: {_code(e)}") from e
+        except BotoCoreError as e:
+            raise ArchiveError(f"cannot list the versions of {key}: {e}") from e
+        return False
+
     def _same_or_conflict(
         self, key: str, existing: StoredObject, digest: str, legal_hold: bool
     ) -> StoredObject:
@@ -245,6 +305,12 @@ def _reading(key: str) -> Iterator[None]:
         raise ArchiveIntegrityError(f"{key}: {e}") from e
     except (BotoCoreError, OSError) as e:
         raise ArchiveError(f"{key}: download interrupted: {e}") from e
+
+
+def _attachment(filename: str) -> str:
+    """Content-Disposition with an ASCII fallback and the RFC 5987 UTF-8 name."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def _code(error: ClientError) -> str:

@@ -404,8 +404,7 @@ def test_archived_references_are_read_from_any_payload_shape():
 
 
 @pytest.mark.libreoffice
-def test_generated_letters_are_in_the_proof_pdf_by_the_ledger_and_docx_by_the_manifest(tenant, tsa_container, b2b_case,
-                                                                                       pki):
+def test_generated_letters_are_in_the_proof_pdf_and_docx_both_by_the_ledger(tenant, tsa_container, b2b_case, pki):
     import documents
     from jobs import execute
     case = new_case(tenant, b2b_case)
@@ -429,8 +428,8 @@ def test_generated_letters_are_in_the_proof_pdf_by_the_ledger_and_docx_by_the_ma
     assert manifest[pdf_path]["ledger"] == [{"seq": 3, "type": "document.generated", "pointer": "/payload"}]
     docx_path = "documents/0003-mise-en-demeure-editable.docx"
     assert files[docx_path] == tenant.lawyer.get(f"/v1/documents/{doc['id']}/docx").data
-    assert manifest[docx_path]["ledger"] == [] and "not recorded in the ledger" in manifest[docx_path]["note"]
+    assert manifest[docx_path]["ledger"] == [{"seq": 3, "type": "document.generated", "pointer": "/payload/docx"}]
     report = verify_proof_zip(data, trust_roots=[pki.root])
     assert report.valid, report.problems
     assert f"{pdf_path}: SHA-256 matches ledger event 3 (document.generated)" in report.checks
-    assert f"{docx_path}: not recorded in the ledger; vouched for by the manifest only" in report.checks
+    assert f"{docx_path}: SHA-256 matches ledger event 3 (document.generated)" in report.checks

@@ -48,3 +48,19 @@ def test_reason_says_no_legal_value_and_trust_needs_the_dev_root(tmp_path, lette
     untrusted = validate_pdf(signed)
     assert untrusted.intact and untrusted.valid and not untrusted.trusted
     assert validate_pdf(signed, trust_roots=signer.trust_roots).ok
+
+
+def test_the_development_certificate_is_never_trusted_when_named(tmp_path, letter_pdf, pki):
+    signer = build_signer(SignerConfig.from_env({}, tmp_path))
+    assert [c.dump() for c in signer.development_certificates] == [signer.certificate.dump()]
+    signed = signer.sign(letter_pdf, reason="Relance")
+    report = validate_pdf(signed, trust_roots=signer.trust_roots,
+                          development_certificates=signer.development_certificates)
+    assert report.intact and report.valid and not report.trusted
+    assert report.problems == ["Signature1: signed with Recouvre's self-signed development certificate: "
+                               "no legal value"]
+    with build_signer(SignerConfig.from_env(pki.env(), tmp_path / "real")) as real:
+        assert real.development_certificates == []
+        genuine = real.sign(letter_pdf, reason="Relance")
+    assert validate_pdf(genuine, trust_roots=[pki.root],
+                        development_certificates=signer.development_certificates).ok

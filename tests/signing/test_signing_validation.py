@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -96,3 +97,35 @@ def test_validation_works_inside_an_event_loop(signed, pki):
         return validate_pdf(signed, trust_roots=[pki.root])
 
     assert asyncio.run(main()).ok
+
+
+def _records_of_one_validation(caplog, pdf, **kwargs):
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        report = validate_pdf(pdf, **kwargs)
+    return report, [r for r in caplog.records if r.levelno >= logging.INFO]
+
+
+def test_an_untrusted_signature_logs_one_line_and_no_traceback(signed, caplog):
+    report, records = _records_of_one_validation(caplog, signed)
+    assert not report.trusted
+    assert [(r.name, r.levelno) for r in records] == [("recouvre.signing", logging.WARNING)]
+    line = records[0].getMessage()
+    assert line.startswith("signature validation: intact=True valid=True trusted=False level=B-B")
+    assert "not trusted" in line and "\n" not in line
+    assert records[0].exc_info is None and not caplog.text.count("Traceback")
+
+
+def test_a_trusted_signature_logs_one_info_line(signed, pki, caplog):
+    report, records = _records_of_one_validation(caplog, signed, trust_roots=[pki.root])
+    assert report.ok
+    assert [(r.name, r.levelno) for r in records] == [("recouvre.signing", logging.INFO)]
+    assert "trusted=True" in records[0].getMessage() and "problems=none" in records[0].getMessage()
+
+
+def test_pyhanko_logs_outside_our_validations_are_untouched(caplog):
+    # The logger's own level is set for the test: `recouvre proof verify`, run in-process by other
+    # tests, quiets the "pyhanko" parent logger, which is not what this test is about.
+    with caplog.at_level(logging.WARNING, logger="pyhanko.sign.validation.generic_cms"):
+        logging.getLogger("pyhanko.sign.validation.generic_cms").warning("outside any validation")
+    assert "outside any validation" in caplog.text

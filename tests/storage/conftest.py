@@ -54,3 +54,18 @@ def s3(aws_env):
 @pytest.fixture
 def locked_bucket(s3) -> str:
     return make_bucket(s3)
+
+
+@pytest.fixture
+def s3_container(s3, boto_env, tmp_path, shared_signer):
+    """The service's composition root on an S3 archive (moto, GOVERNANCE so tests can clean up)."""
+    from bootstrap import build_container
+    from settings import Settings
+    bucket = make_bucket(s3)
+    container = build_container(Settings.from_env({
+        "RECOUVRE_DATA_DIR": str(tmp_path), "RECOUVRE_ARCHIVE": f"s3://{bucket}/recouvre",
+        "RECOUVRE_RETENTION_MODE": "GOVERNANCE", "RECOUVRE_RETENTION_YEARS": "1"}))
+    container.__dict__["signer"] = shared_signer
+    container.db.upgrade()
+    yield container
+    container.close()

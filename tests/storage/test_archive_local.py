@@ -24,6 +24,8 @@ from storage import (
     validate_key,
 )
 
+from .storage_helpers import forge_local
+
 PDF = b"%PDF-1.7\n" + os.urandom(4096)
 
 
@@ -243,3 +245,40 @@ def test_public_api_is_curated():
         "ObjectNotFound",
         "RetentionPolicy",
     } <= set(storage.__all__)
+
+
+def test_reads_check_the_digest_the_caller_recorded(store):
+    recorded = store.put("a/b.pdf", PDF, "application/pdf").sha256
+    assert store.get("a/b.pdf", expected_sha256=recorded) == PDF
+    assert b"".join(store.iter_chunks("a/b.pdf", expected_sha256=recorded)) == PDF
+    forge_local(store.root, "a/b.pdf", b"%PDF-forged", fix_sidecar=True)
+    assert store.get("a/b.pdf") == b"%PDF-forged"       # the sidecar alone vouches for anything
+    with pytest.raises(ArchiveIntegrityError, match="recorded"):
+        store.get("a/b.pdf", expected_sha256=recorded)
+    chunks = store.iter_chunks("a/b.pdf", expected_sha256=recorded)
+    with pytest.raises(ArchiveIntegrityError):
+        next(chunks)                                    # refused before the first byte
+
+
+def test_the_last_chunk_is_held_back_until_the_digest_matches(store):
+    recorded = store.put("a/b.pdf", PDF, "application/pdf").sha256
+    data = bytearray(PDF)
+    data[-1] ^= 0xFF                                    # the sidecar still claims the old digest
+    forge_local(store.root, "a/b.pdf", bytes(data), fix_sidecar=False)
+    received = []
+    with pytest.raises(ArchiveIntegrityError):
+        for chunk in store.iter_chunks("a/b.pdf", chunk_size=1000, expected_sha256=recorded):
+            received.append(chunk)
+    assert 0 < len(b"".join(received)) < len(PDF)
+    assert PDF.startswith(b"".join(received))           # the wrong last byte was never handed out
+
+
+def test_a_key_whose_file_was_deleted_keeps_its_bytes(store):
+    store.put("a/b.pdf", PDF, "application/pdf")
+    (store.root / "a" / "b.pdf").unlink()
+    assert store.head("a/b.pdf") is None
+    with pytest.raises(ArchiveConflict, match="archived before"):
+        store.put("a/b.pdf", b"%PDF-other", "application/pdf")
+    restored = store.put("a/b.pdf", PDF, "application/pdf")   # an interrupted write may complete
+    assert restored.sha256 == hashlib.sha256(PDF).hexdigest()
+    assert store.get("a/b.pdf", expected_sha256=restored.sha256) == PDF

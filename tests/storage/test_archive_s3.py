@@ -222,3 +222,76 @@ def test_forged_server_checksum_is_still_caught(store, s3):
         store.get("a.pdf")
     with pytest.raises(ArchiveIntegrityError):
         b"".join(store.iter_chunks("a.pdf"))
+
+
+def _forge_new_version(store, s3, key: str, forged: bytes) -> None:
+    """A newer version whose own metadata agrees with its forged bytes."""
+    s3.put_object(
+        Bucket=store.bucket,
+        Key=_full_key(store, key),
+        Body=forged,
+        Metadata={"sha256": hashlib.sha256(forged).hexdigest()},
+        ChecksumAlgorithm="SHA256",
+    )
+
+
+def test_reads_check_the_recorded_digest_and_version(store, s3):
+    stored = store.put("a.pdf", PDF, "application/pdf")
+    _forge_new_version(store, s3, "a.pdf", b"%PDF-forged")
+    assert store.get("a.pdf") == b"%PDF-forged"          # the object's own metadata vouches for it
+    with pytest.raises(ArchiveIntegrityError, match="recorded"):
+        store.get("a.pdf", expected_sha256=stored.sha256)
+    with pytest.raises(ArchiveIntegrityError):
+        next(store.iter_chunks("a.pdf", expected_sha256=stored.sha256))
+    assert store.get("a.pdf", version_id=stored.version_id, expected_sha256=stored.sha256) == PDF
+    chunks = store.iter_chunks(
+        "a.pdf", version_id=stored.version_id, chunk_size=4096, expected_sha256=stored.sha256
+    )
+    assert b"".join(chunks) == PDF
+
+
+def test_the_last_chunk_is_held_back_until_the_digest_matches(store, s3):
+    store.put("a.pdf", PDF, "application/pdf")
+    forged = PDF[:-1] + bytes([PDF[-1] ^ 0xFF])
+    digest = hashlib.sha256(PDF).digest()
+    s3.put_object(                                       # metadata and checksum claim the genuine digest
+        Bucket=store.bucket,
+        Key=_full_key(store, "a.pdf"),
+        Body=forged,
+        ChecksumSHA256=base64.b64encode(digest).decode(),
+        Metadata={"sha256": digest.hex()},
+    )
+    received = []
+    with pytest.raises(ArchiveIntegrityError):
+        for chunk in store.iter_chunks("a.pdf", chunk_size=1000):
+            received.append(chunk)
+    assert 0 < len(b"".join(received)) < len(PDF) and PDF.startswith(b"".join(received))
+
+
+def test_a_deleted_key_is_never_written_again(store, s3):
+    stored = store.put("a.pdf", PDF, "application/pdf")
+    marker = s3.delete_object(Bucket=store.bucket, Key=_full_key(store, "a.pdf"))
+    assert marker["DeleteMarker"] is True and store.head("a.pdf") is None
+    for data in (b"%PDF-other", PDF):
+        with pytest.raises(ArchiveConflict, match="archived before"):
+            store.put("a.pdf", data, "application/pdf")
+    versions = s3.list_object_versions(Bucket=store.bucket, Prefix=_full_key(store, "a.pdf"))
+    assert [v["VersionId"] for v in versions["Versions"]] == [stored.version_id]
+    assert store.get("a.pdf", version_id=stored.version_id, expected_sha256=stored.sha256) == PDF
+
+
+def test_a_longer_key_sharing_the_prefix_is_no_history(store):
+    store.put("a.pdf.bak", PDF, "application/pdf")
+    assert store.put("a.pdf", PDF, "application/pdf").version_id
+
+
+def test_presigned_url_of_a_version_names_the_file(store, s3):
+    stored = store.put("a.pdf", PDF, "application/pdf")
+    _forge_new_version(store, s3, "a.pdf", b"%PDF-forged")
+    url = store.presigned_url(
+        "a.pdf", version_id=stored.version_id, filename="Lettre é.pdf", content_type="application/pdf"
+    )
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == PDF
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert "filename*=UTF-8''Lettre%20%C3%A9.pdf" in response.headers["Content-Disposition"]
