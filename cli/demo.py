@@ -46,6 +46,22 @@ def _invoice_pdf(number: str, amount: str) -> bytes:
     return buf.getvalue()
 
 
+def _receipt_scan(tracking: str) -> bytes:
+    """A stand-in scan of the avis de réception returned by La Poste, so the dossier attaches it."""
+    from PIL import Image, ImageDraw, ImageFont
+    img = Image.new("RGB", (1240, 620), (246, 244, 236))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf", 34)
+    draw.rectangle([30, 30, 1210, 590], outline=(40, 40, 40), width=4)
+    for i, line in enumerate(["AVIS DE RÉCEPTION", f"Lettre recommandée n° {tracking}",
+                              "Présentée le 05/03/2026 — pli avisé et non réclamé",
+                              "(scan d'exemple généré par la démonstration)"]):
+        draw.text((70, 80 + 110 * i), line, fill=(20, 20, 20), font=font)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def _ok(resp, what: str, status: int = 200):
     if resp.status_code != status:
         raise click.ClickException(f"{what}: HTTP {resp.status_code} {resp.get_data(as_text=True)[:500]}")
@@ -116,7 +132,10 @@ def run_demo(out_dir: Path) -> int:
         docs[kind] = generate(kind, "2026-03-01")
     check = _ok(client.post("/v1/signatures/validate", data=(out_dir / "mise_en_demeure.pdf").read_bytes(),
                             headers={**auth, "Content-Type": "application/pdf"}), "validate").json
-    click.echo(f"mise en demeure signature: intact={check['intact']} valid={check['valid']} level={check['level']}")
+    click.echo(f"mise en demeure signature: intact={check['intact']} valid={check['valid']} "
+               f"trusted={check['trusted']} level={check['level']}")
+    for problem in check["problems"]:
+        click.echo(f"  signature note: {problem}")
 
     mailing = _ok(client.post(f"/v1/cases/{case['id']}/mailings", headers=auth, json={
         "document_id": docs["mise_en_demeure"]["id"], "service": "lrar", "level": "R1",
@@ -129,6 +148,9 @@ def run_demo(out_dir: Path) -> int:
                                   json={"type": ev_type, "at": at}), ev_type).json
     click.echo(f"LRAR {mailing['tracking_number']}: {mailing['status']}, effective {mailing['effective_date']}, "
                f"payment deadline {mailing['deadline']} (Strasbourg: Alsace-Moselle holidays)")
+    _ok(client.post(f"/v1/mailings/{mailing['id']}/receipt", headers=auth, content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(_receipt_scan(mailing["tracking_number"])), "avis-reception.png")}),
+        "receipt scan", 201)
 
     for kind in KINDS[2:]:
         docs[kind] = generate(kind, "2026-04-15")

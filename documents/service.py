@@ -1,13 +1,18 @@
 """Generated documents of a case: requested over the API, produced by a job.
 
-The job computes the claim, gathers the pièces, runs the pipeline (render → convert →
-assemble), signs every final PDF and archives the results write-once. Its outputs are
-checkpointed: a job redelivered after a crash reuses what was archived instead of signing a
-second copy. Each ready document is one ledger event carrying its digest and archive key.
+The job computes the claim, gathers the pièces and the letters generated earlier, runs the
+pipeline (render → convert → assemble), signs every final PDF and archives the results
+write-once. Its outputs are checkpointed per run: a job redelivered after a crash reuses a run
+whose files were all archived instead of signing a second copy, and never mixes the files of
+two runs. Each ready document is one ledger event carrying the digest, archive key and version
+of each of its files. A LibreOffice or TSA hiccup is retried with backoff; a bad template or
+pièce fails the document at once.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -18,7 +23,7 @@ from sqlalchemy import Connection, insert, select, update
 from casefiles import services as cases
 from casefiles.errors import Conflict, InvalidInput, NotFound
 from casefiles.model import CaseFile, FieldError
-from jobs import JobContext, PermanentError, enqueue, handler
+from jobs import JobContext, PermanentError, TransientError, enqueue, handler
 from persistence.tables import documents, evidence, mailings
 
 __all__ = ["KINDS", "request_document", "list_documents", "get_document", "document_file", "paris_today", "set_legal_hold",
@@ -27,6 +32,7 @@ __all__ = ["KINDS", "request_document", "list_documents", "get_document", "docum
 KINDS = ("relance", "mise_en_demeure", "decompte", "requete_injonction_de_payer", "bordereau_pieces",
          "dossier_injonction_de_payer")
 LETTERS = {"relance", "mise_en_demeure", "requete_injonction_de_payer"}
+PIECE_KINDS = ("requete_injonction_de_payer", "bordereau_pieces", "dossier_injonction_de_payer")
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -98,7 +104,11 @@ _FORMATS = {"pdf": ("pdf_key", "application/pdf"),
             "zip": ("zip_key", "application/zip")}
 
 
-def document_file(conn: Connection, container, tenant_id: str, document_id: str, fmt: str) -> tuple[bytes, str, str]:
+def document_file(conn: Connection, container, tenant_id: str, document_id: str, fmt: str):
+    """The archived file to serve, pinned to the digest and version recorded for it: a
+    storage.RecordedFile to stream (`chunks()`) or redirect to (`presigned_url()`).
+    Raises storage.ArchiveIntegrityError when the stored object is not the recorded one."""
+    from storage import open_recorded
     row = _doc_row(conn, tenant_id, document_id)
     if row["status"] != "ready":
         raise Conflict(f"document {document_id} is {row['status']}, not ready")
@@ -106,24 +116,61 @@ def document_file(conn: Connection, container, tenant_id: str, document_id: str,
     key = row[column]
     if not key:
         raise NotFound(f"document {document_id} has no {fmt.upper()} (kind {row['kind']})")
-    data = container.archive.get(key)
+    digest, version = {"pdf": ("sha256", "pdf_version"), "docx": ("docx_sha256", "docx_version"),
+                       "zip": ("zip_sha256", "zip_version")}[fmt]
     reference = conn.execute(select(cases.cases.c.reference).where(cases.cases.c.id == row["case_id"])).scalar()
     safe_ref = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in reference)
-    return data, media, f"{safe_ref}-{row['kind']}.{fmt}"
+    return open_recorded(container.archive, key, sha256=row[digest], version_id=row[version], media_type=media,
+                         filename=f"{safe_ref}-{row['kind']}.{fmt}")
 
 
 # --- generation job ------------------------------------------------------------------------------
 
-def _pieces(conn: Connection, container, case: CaseFile, tenant_id: str, case_id: str):
-    """The supporting documents the bordereau lists and the dossier attaches."""
-    from generators import Piece
+def _paris_date(moment: dt.datetime | None) -> dt.date | None:
+    return moment.astimezone(PARIS).date() if moment else None
+
+
+def letter_reference(document_id: str) -> str:
+    """The reference a generated letter prints (« courrier n° … ») and later letters recall."""
+    return document_id.replace("-", "")[:8].upper()
+
+
+def _read(container, key: str, sha256: str | None, version_id: str | None) -> bytes:
+    """An archived file read back pinned to the digest and version our database recorded for it."""
+    return container.archive.get(key, version_id=version_id, expected_sha256=sha256)
+
+
+def _sent_letters(conn: Connection, case_id: str) -> list[tuple[Mapping[str, Any], Any, list[Mapping[str, Any]]]]:
+    """The case's ready relances and mises en demeure, oldest first, each with its mailings
+    (the deposited one first) and as the generators' SentLetter."""
+    from generators import DocumentKind, Mailing, SentLetter
+    rows = conn.execute(select(documents).where(
+        documents.c.case_id == case_id, documents.c.status == "ready",
+        documents.c.kind.in_(("relance", "mise_en_demeure"))).order_by(documents.c.created_at, documents.c.id)
+    ).mappings().all()
+    out = []
+    for row in rows:
+        posted = conn.execute(select(mailings).where(mailings.c.document_id == row["id"])
+                              .order_by(mailings.c.created_at, mailings.c.id)).mappings().all()
+        best = sorted(posted, key=lambda m: (m["deposited_at"] is not None, m["created_at"]))[-1] if posted else None
+        mailing = Mailing(service=best["service"], tracking_number=best["tracking_number"],
+                          deposited=_paris_date(best["deposited_at"])) if best else None
+        out.append((row, SentLetter(kind=DocumentKind(row["kind"]), date=dt.date.fromisoformat(row["params"]["as_of"]),
+                                    reference=letter_reference(row["id"]), mailing=mailing), list(posted)))
+    return out
+
+
+def _pieces(conn: Connection, container, case: CaseFile, case_id: str, until: dt.date, letters) -> list:
+    """The supporting documents the requête and the bordereau list and the dossier attaches
+    (the same list for the three, so their numbers agree)."""
+    from generators import DocumentKind, Piece, french_date
     ev_rows = conn.execute(select(evidence).where(evidence.c.case_id == case_id)
                            .order_by(evidence.c.created_at, evidence.c.id)).mappings().all()
     used: set[str] = set()
 
     def file_of(row) -> dict[str, Any]:
         used.add(row["id"])
-        data = container.archive.get(row["archive_key"])
+        data = _read(container, row["archive_key"], row["sha256"], row["version_id"])
         if row["media_type"] == "application/pdf":
             return {"pdf": data, "media_type": "application/pdf"}
         return {"image": data, "media_type": row["media_type"]}
@@ -139,22 +186,34 @@ def _pieces(conn: Connection, container, case: CaseFile, tenant_id: str, case_id
                       and r["id"] not in used), None)
         pieces.append(Piece(None, f"Facture n° {inv.number}", "invoice", inv.issue_date,
                             **(file_of(match) if match else {})))
+    earlier = [(row, letter, posted) for row, letter, posted in letters if letter.date <= until]
+    relances = [(row, letter) for row, letter, _ in earlier if letter.kind is DocumentKind.relance]
+    generated_on = {letter.date for _, letter in relances}
     for rem in case.reminders:
-        if rem.channel.value in ("letter", "email"):
+        if rem.channel.value == "email" or (rem.channel.value == "letter" and rem.date not in generated_on):
             pieces.append(Piece(None, f"Relance ({'courrier' if rem.channel.value == 'letter' else 'courriel'}) "
                                       f"— {rem.summary}", "reminder", rem.date))
-    mde = conn.execute(select(documents).where(documents.c.case_id == case_id, documents.c.kind == "mise_en_demeure",
-                                               documents.c.status == "ready")
-                       .order_by(documents.c.created_at.desc())).mappings().first()
-    if mde:
-        pieces.append(Piece(None, "Mise en demeure par lettre recommandée avec demande d'avis de réception",
-                            "mise_en_demeure", dt.date.fromisoformat(mde["params"]["as_of"]),
-                            pdf=container.archive.get(mde["pdf_key"])))
-        for m in conn.execute(select(mailings).where(mailings.c.document_id == mde["id"])).mappings():
-            scans = [r for r in ev_rows if r["kind"] == "receipt_scan" and (m["tracking_number"] or "~") in r["title"]]
-            title = f"Preuve d'envoi et avis de réception — LRAR n° {m['tracking_number'] or 'non renseigné'}"
-            pieces.append(Piece(None, title, "proof_of_mailing", m["effective_date"],
-                                **(file_of(scans[0]) if scans else {})))
+    for row, letter in relances:
+        pieces.append(Piece(None, f"Relance du {french_date(letter.date)} (courrier n° {letter.reference})",
+                            "reminder", letter.date, pdf=_read(container, row["pdf_key"], row["sha256"],
+                                                               row["pdf_version"])))
+    notices = [(row, letter, posted) for row, letter, posted in earlier if letter.kind is DocumentKind.mise_en_demeure]
+    if notices:
+        mde, notice, posted = notices[-1]
+        by_lrar = notice.mailing is not None and notice.mailing.service == "lrar"
+        title = f"Mise en demeure du {french_date(notice.date)}" + (
+            " par lettre recommandée avec demande d'avis de réception" if by_lrar else "")
+        pieces.append(Piece(None, title, "mise_en_demeure", notice.date,
+                            pdf=_read(container, mde["pdf_key"], mde["sha256"], mde["pdf_version"])))
+        for m in posted:
+            # delivery archives a clerk's scan of the AR under the mailing's own key prefix
+            scans = [r for r in ev_rows if r["kind"] == "receipt_scan" and r["id"] not in used
+                     and (f"/mailings/{m['id']}/" in r["archive_key"]
+                          or r["title"].endswith((m["tracking_number"] or m["id"], m["id"])))]
+            service = "LRAR" if m["service"] == "lrar" else "LRE"
+            title = f"Preuve d'envoi et avis de réception — {service} n° {m['tracking_number'] or 'non renseigné'}"
+            pieces.append(Piece(None, title, "proof_of_mailing", _paris_date(m["deposited_at"]),
+                                **(file_of(scans[-1]) if scans else {})))
     for r in ev_rows:
         if r["id"] not in used and r["kind"] != "receipt_scan":
             pieces.append(Piece(None, r["title"], "evidence", r["document_date"], **file_of(r)))
@@ -168,32 +227,26 @@ def _finisher(container, case: CaseFile):
     sender = case.collection_agency or case.creditor
     rep = sender.representative
     signatory = f"{rep.name}, {rep.title}" if rep and rep.title else (rep.name if rep else sender.name)
+    # The dossier is signed where its first part, the requête, reserves the signature block.
+    visible = LETTERS | {DocumentKind.decompte.value, DocumentKind.dossier_injonction_de_payer.value}
 
     def finish(pdf: bytes, hint) -> bytes:
         box = hint.signature_box
         appearance = None
-        if box is not None and hint.kind is not None and hint.kind.value in LETTERS | {DocumentKind.decompte.value}:
+        if box is not None and hint.kind is not None and hint.kind.value in visible:
             appearance = SignatureAppearance(page=box[0], box=tuple(box[1:]), signatory=signatory)
         return signer.sign(pdf, reason=hint.title or "Document de recouvrement", location=sender.address.city,
                            appearance=appearance)
     return finish
 
 
-def _archive(container, key: str, data: bytes, media: str) -> dict[str, Any]:
-    """Write-once put that tolerates a crash between archiving and recording: an object already
-    under this key (from an interrupted earlier attempt) is kept and reused."""
-    existing = container.archive.head(key)
-    stored = existing or container.archive.put(key, data, media)
-    return {"key": stored.key, "sha256": stored.sha256, "version_id": stored.version_id}
-
-
-def _generate(ctx: JobContext) -> dict[str, Any]:
-    from generators import DocumentKind, DocumentRequest, GenerationError
+def _request(ctx: JobContext, doc: Mapping[str, Any]):
+    """The pipeline request of a document row, and its décompte; PermanentError when the law data lacks a rate."""
+    from generators import DocumentKind, DocumentRequest
     from law import MissingRateError, compute_claim
+    from storage import ArchiveIntegrityError
     c = ctx.container
-    doc_id = ctx.payload["document_id"]
     with c.db.read() as conn:
-        doc = conn.execute(select(documents).where(documents.c.id == doc_id)).mappings().one()
         case, _ = cases.load_case(conn, doc["tenant_id"], doc["case_id"])
         as_of = dt.date.fromisoformat(doc["params"]["as_of"])
         try:
@@ -201,32 +254,82 @@ def _generate(ctx: JobContext) -> dict[str, Any]:
         except MissingRateError as exc:
             raise PermanentError(f"no {exc.basis} rate for {exc.semester}: add it with `recouvre rates add`",
                                  step="claim", semester=exc.semester, basis=exc.basis) from None
-        pieces = _pieces(conn, c, case, doc["tenant_id"], doc["case_id"]) \
-            if doc["kind"] in ("bordereau_pieces", "dossier_injonction_de_payer") else []
-    request = DocumentRequest(kind=DocumentKind(doc["kind"]), case=case, claim=claim, as_of=as_of,
-                              payment_days=doc["params"]["payment_days"], pieces=pieces)
-    try:
-        generated = c.pipeline.generate(request, finish=_finisher(c, case))
-    except GenerationError as exc:
-        raise PermanentError(str(exc), step=exc.step) from None
-    base = f"tenants/{doc['tenant_id']}/cases/{doc['case_id']}/documents/{doc_id}"
-    out: dict[str, Any] = {"pdf": _archive(c, f"{base}/{generated.filename or doc['kind'] + '.pdf'}",
-                                           generated.pdf, "application/pdf"),
-                           "warnings": list(generated.warnings) + list(claim.warnings),
-                           "signature": {"level": c.signer.level, "signer": c.signer.certificate_subject,
-                                         "development_certificate": c.signer.is_development}}
-    if generated.docx:
-        out["docx"] = _archive(c, f"{base}/{doc['kind']}.docx", generated.docx, _FORMATS["docx"][1])
-    if generated.zip:
-        out["zip"] = _archive(c, f"{base}/{doc['kind']}.zip", generated.zip, "application/zip")
+        letters = [x for x in _sent_letters(conn, doc["case_id"]) if x[0]["id"] != doc["id"]]
+        try:
+            pieces = _pieces(conn, c, case, doc["case_id"], as_of, letters) if doc["kind"] in PIECE_KINDS else []
+        except ArchiveIntegrityError as exc:
+            raise PermanentError(f"an archived pièce is not the file recorded for it: {exc}", step="assemble") \
+                from None
+    return DocumentRequest(kind=DocumentKind(doc["kind"]), case=case, claim=claim, as_of=as_of,
+                           payment_days=doc["params"]["payment_days"], pieces=pieces,
+                           letters=[letter for _, letter, _ in letters], reference=letter_reference(doc["id"])), claim
+
+
+def _reuse_run(container, run: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A run whose every file is archived with the recorded digest, ready to reuse; None otherwise."""
+    out: dict[str, Any] = {k: v for k, v in run.items() if k != "files"}
+    for name, f in run["files"].items():
+        head = container.archive.head(f["key"])
+        if head is None or head.sha256 != f["sha256"]:
+            return None
+        out[name] = {"key": f["key"], "sha256": f["sha256"], "version_id": head.version_id}
     return out
+
+
+def _produce(ctx: JobContext) -> dict[str, Any]:
+    """Generates, signs and archives the document's files, all from one run.
+
+    A run's digests and keys are checkpointed before anything is archived, under keys of its
+    own. A retry reuses an earlier run only when all of its files were archived; otherwise it
+    generates again under new keys, so a PDF signed in one run never ships with the ZIP of another.
+    """
+    from generators import GenerationError
+    c = ctx.container
+    for name in sorted((n for n in ctx.job.checkpoints if n.startswith("run:")), reverse=True):
+        done = _reuse_run(c, ctx.job.checkpoints[name])
+        if done is not None:
+            return done
+    doc_id = ctx.payload["document_id"]
+    with c.db.read() as conn:
+        doc = conn.execute(select(documents).where(documents.c.id == doc_id)).mappings().one()
+    request, claim = _request(ctx, doc)
+    try:
+        generated = c.pipeline.generate(request, finish=_finisher(c, request.case))
+    except GenerationError as exc:
+        if exc.transient:
+            raise TransientError(str(exc)) from exc
+        raise PermanentError(str(exc), step=exc.step) from None
+    run_id = f"{ctx.job.attempts:03d}-{uuid.uuid4().hex[:8]}"
+    base = f"tenants/{doc['tenant_id']}/cases/{doc['case_id']}/documents/{doc_id}/{run_id}"
+    files = {"pdf": (f"{base}/{generated.filename or doc['kind'] + '.pdf'}", generated.pdf, "application/pdf")}
+    if generated.docx:
+        files["docx"] = (f"{base}/{doc['kind']}.docx", generated.docx, _FORMATS["docx"][1])
+    if generated.zip:
+        files["zip"] = (f"{base}/{doc['kind']}.zip", generated.zip, "application/zip")
+    run = {"run": run_id,
+           "files": {n: {"key": key, "sha256": hashlib.sha256(data).hexdigest()}
+                     for n, (key, data, _) in files.items()},
+           "warnings": list(generated.warnings) + list(claim.warnings),
+           "signature": {"level": c.signer.level, "signer": c.signer.certificate_subject,
+                         "development_certificate": c.signer.is_development}}
+    ctx.checkpoint(f"run:{run_id}", lambda: run)
+    out: dict[str, Any] = {k: v for k, v in run.items() if k != "files"}
+    for name, (key, data, media) in files.items():
+        stored = c.archive.put(key, data, media)
+        out[name] = {"key": key, "sha256": stored.sha256, "version_id": stored.version_id}
+    return out
+
+
+_STEP = re.compile(r"^(?:\w+: )?(render|convert|assemble|finish): ")
 
 
 def _fail(ctx: JobContext, details: dict) -> None:
     import webhooks
     c = ctx.container
     error = {k: v for k, v in details.items() if k in ("step", "message", "semester", "basis")}
-    error.setdefault("step", "generate")
+    if "step" not in error:   # a transient failure retried until the attempts ran out
+        found = _STEP.match(str(error.get("message", "")))
+        error["step"] = found.group(1) if found else "generate"
     with c.db.write() as conn:
         doc = conn.execute(select(documents).where(documents.c.id == ctx.payload["document_id"])).mappings().one()
         if doc["status"] != "pending":
@@ -242,35 +345,43 @@ def _fail(ctx: JobContext, details: dict) -> None:
                                     "error": error}, once_key=f"document.failed:{doc['id']}")
 
 
+def _recorded(file: Mapping[str, Any]) -> dict[str, Any]:
+    return {"sha256": file["sha256"], "archive_key": file["key"], "version_id": file["version_id"]}
+
+
 @handler("document.generate", lease_seconds=600, on_failure=_fail)
 def generate_document(ctx: JobContext) -> dict[str, Any]:
     import webhooks
     c = ctx.container
-    artefacts = ctx.checkpoint("artefacts", lambda: _generate(ctx))
+    artefacts = ctx.checkpoint("artefacts", lambda: _produce(ctx))
+    pdf, docx, zipped = artefacts["pdf"], artefacts.get("docx"), artefacts.get("zip")
     with c.db.write() as conn:
         doc = conn.execute(select(documents).where(documents.c.id == ctx.payload["document_id"])
                            .with_for_update()).mappings().one()
         if doc["status"] == "ready":
             return {"document_id": doc["id"], "sha256": doc["sha256"]}
         conn.execute(update(documents).where(documents.c.id == doc["id"]).values(
-            status="ready", sha256=artefacts["pdf"]["sha256"], pdf_key=artefacts["pdf"]["key"],
-            pdf_version=artefacts["pdf"]["version_id"], docx_key=(artefacts.get("docx") or {}).get("key"),
-            zip_key=(artefacts.get("zip") or {}).get("key"), zip_sha256=(artefacts.get("zip") or {}).get("sha256"),
+            status="ready", sha256=pdf["sha256"], pdf_key=pdf["key"], pdf_version=pdf["version_id"],
+            docx_key=(docx or {}).get("key"), docx_sha256=(docx or {}).get("sha256"),
+            docx_version=(docx or {}).get("version_id"),
+            zip_key=(zipped or {}).get("key"), zip_sha256=(zipped or {}).get("sha256"),
+            zip_version=(zipped or {}).get("version_id"),
             signature=artefacts["signature"], warnings=artefacts["warnings"], updated_at=_now()))
         case_row = conn.execute(select(cases.cases).where(cases.cases.c.id == doc["case_id"]).with_for_update()) \
             .mappings().one()
-        payload = {"document_id": doc["id"], "kind": doc["kind"], "sha256": artefacts["pdf"]["sha256"],
-                   "archive_key": artefacts["pdf"]["key"], "signature": artefacts["signature"]}
-        if artefacts.get("zip"):
-            payload["zip"] = {"sha256": artefacts["zip"]["sha256"], "archive_key": artefacts["zip"]["key"]}
+        payload = {"document_id": doc["id"], "kind": doc["kind"], "sha256": pdf["sha256"],
+                   "archive_key": pdf["key"], "version_id": pdf["version_id"], "signature": artefacts["signature"]}
+        if docx:
+            payload["docx"] = _recorded(docx)
+        if zipped:
+            payload["zip"] = _recorded(zipped)
         changes = {"status": "injunction"} if doc["kind"] == "dossier_injonction_de_payer" and \
             case_row["status"] in ("open", "formal_notice") else None
         cases.append_event(conn, case_row, "document.generated", "system", payload, changes=changes)
         webhooks.emit(conn, doc["tenant_id"], "document.ready",
                                    {"document_id": doc["id"], "case_id": doc["case_id"], "kind": doc["kind"],
-                                    "sha256": artefacts["pdf"]["sha256"]}, once_key=f"document.ready:{doc['id']}")
-    return {"document_id": doc["id"], "sha256": artefacts["pdf"]["sha256"]}
-
+                                    "sha256": pdf["sha256"]}, once_key=f"document.ready:{doc['id']}")
+    return {"document_id": doc["id"], "sha256": pdf["sha256"]}
 
 
 def set_legal_hold(conn: Connection, container, tenant_id: str, actor: str, document_id: str,

@@ -10,6 +10,7 @@ Amounts always come from the ClaimStatement given; nothing here computes interes
 from ._convert import PDF_EXPORT_OPTIONS, Converter, ConverterPool, cold_convert
 from ._errors import GenerationError
 from ._formatting import amount_in_words, clean_text, french_date, french_money, french_rate
+from ._pieces import image_page_pdf
 from ._pipeline import DocumentPipeline
 from ._render import TEMPLATES_DIR, render_docx, template_environment
 from ._signed_copies import flatten_signature_widgets
@@ -19,14 +20,17 @@ from ._types import (
                      Finisher,
                      FinishHint,
                      GeneratedDocument,
+                     Mailing,
                      Piece,
                      PieceKind,
+                     SentLetter,
                      SignatureBox,
 )
 
 __all__ = [
     "DocumentKind", "DocumentRequest", "GeneratedDocument", "DocumentPipeline", "ConverterPool", "Converter",
-    "Piece", "PieceKind", "GenerationError", "FinishHint", "Finisher", "SignatureBox",
+    "Piece", "PieceKind", "GenerationError", "FinishHint", "Finisher", "SignatureBox", "SentLetter", "Mailing",
     "render_docx", "template_environment", "TEMPLATES_DIR", "french_money", "french_date", "french_rate",
     "amount_in_words", "clean_text", "cold_convert", "PDF_EXPORT_OPTIONS", "flatten_signature_widgets",
+    "image_page_pdf",
 ]

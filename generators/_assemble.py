@@ -2,7 +2,9 @@
 
 ``PdfWriter().append`` of a PDF/A drops its XMP metadata and output intent, so the bundle
 starts as a clone of the requête (a LibreOffice PDF/A-2b) and everything else is appended
-to it; the XMP and /Info dictionary of the requête are kept untouched so they still agree.
+to it. Only the title changes (the bundle is not the requête), in /Info and in the XMP alike
+so the two still agree as PDF/A requires; pypdf's own XMP setters write invalid XML, so the
+XMP packet is edited with lxml.
 """
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import io
 import zipfile
 from dataclasses import dataclass
 
+from lxml import etree
 from pypdf import PdfReader, PdfWriter
 from pypdf.constants import PageLabelStyle
 from pypdf.errors import PdfReadError
+from pypdf.generic import NameObject, TextStringObject
 
 from ._errors import GenerationError
 from ._types import SignatureBox
@@ -44,10 +48,36 @@ def page_count(pdf: bytes) -> int:
     return len(_reader(pdf, "document").pages)
 
 
-def merge_parts(parts: list[Part]) -> bytes:
-    """One PDF: the first part cloned (PDF/A claims kept), the others appended, one bookmark each."""
+_XMP_NS = {"dc": "http://purl.org/dc/elements/1.1/", "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+
+
+def _retitle(writer: PdfWriter, title: str) -> None:
+    """The same title in /Info and in the XMP dc:title (PDF/A-2 requires them to agree)."""
+    writer.metadata = {**(writer.metadata or {}), NameObject("/Title"): TextStringObject(title)}
+    ref = writer.root_object.get("/Metadata")
+    if ref is None:
+        return
+    stream = ref.get_object()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False)
+    try:
+        root = etree.fromstring(stream.get_data(), parser)
+    except etree.XMLSyntaxError as exc:
+        raise GenerationError("assemble", f"the requête's XMP metadata cannot be read ({exc})") from exc
+    items = root.findall(".//dc:title/rdf:Alt/rdf:li", _XMP_NS)
+    if not items:
+        raise GenerationError("assemble", "the requête's XMP metadata has no dc:title to replace")
+    for item in items:
+        item.text = title
+    stream.set_data(etree.tostring(root.getroottree(), encoding="utf-8"))
+
+
+def merge_parts(parts: list[Part], title: str | None = None) -> bytes:
+    """One PDF: the first part cloned (PDF/A claims kept), the others appended, one bookmark each;
+    ``title`` replaces the first part's title in /Info and XMP."""
     first = parts[0]
     writer = PdfWriter(clone_from=_reader(first.pdf, first.title))
+    if title is not None:
+        _retitle(writer, title)
     writer.add_outline_item(title=first.title, page_number=0)
     ranges = [(0, len(writer.pages) - 1, first.label)]
     for part in parts[1:]:

@@ -18,11 +18,14 @@ from docxtpl import Listing
 from num2words import num2words
 
 from casefiles.model import Address, CaseFile, CreditorKind, DebtorKind, ReminderChannel
+from law.courts import injunction_court
 from law.statement import ClaimStatement, InterestLine
 
 from ._formatting import (
     amount_in_words,
     clean_text,
+    de,
+    ends_with_form,
     format_iban,
     french_date,
     french_money,
@@ -30,15 +33,14 @@ from ._formatting import (
     french_short_date,
     group_digits,
 )
-from ._pieces import MISSING, PlannedPiece, written_reminders
-from ._types import DocumentKind, DocumentRequest
+from ._pieces import MISSING, PlannedPiece, reminder_history
+from ._types import DocumentKind, DocumentRequest, SentLetter
 
 __all__ = ["build_context", "to_complete", "CHANNEL_LABELS"]
 
 CHANNEL_LABELS = {ReminderChannel.letter: "courrier", ReminderChannel.email: "courriel",
                   ReminderChannel.phone: "appel téléphonique", ReminderChannel.sms: "SMS",
                   ReminderChannel.visit: "visite"}
-_ALSACE_MOSELLE = ("57", "67", "68")
 _COURT_KINDS = (DocumentKind.requete_injonction_de_payer, DocumentKind.dossier_injonction_de_payer)
 
 
@@ -98,7 +100,9 @@ def _party(p, *, legal_person: bool, claimant: bool, notes: list[str], role: str
             f"immatriculée sous le numéro {to_complete('SIREN / RCS')}"
         rep_text = (f"représentée par {d['representant']}" + (f", {d['qualite']}" if d["qualite"] else "")
                     if d["representant"] else "prise en la personne de son représentant légal en exercice")
-        d["identite"] = f"{name}, {form}, {reg}, dont le siège social est situé {addr['ligne']}, {rep_text}"
+        # « Atelier Lumière SARL, immatriculée … »: a name that ends with its form does not repeat it.
+        stated = f"{name}, {form}" if not (d["forme"] and ends_with_form(name, d["forme"])) else name
+        d["identite"] = f"{stated}, {reg}, dont le siège social est situé {addr['ligne']}, {rep_text}"
         d["designation"] = f"la société {name}"
         if not d["forme"]:
             notes.append(f"{role} : forme sociale inconnue, à compléter dans la requête.")
@@ -138,7 +142,7 @@ def _agency(case: CaseFile) -> dict[str, Any] | None:
 def _signatory(case: CaseFile, creditor: dict, agency: dict | None) -> dict[str, str]:
     if agency:
         who = agency["representant"] or "Le service recouvrement"
-        return {"pour": f"Pour {agency['nom']}, mandataire de {creditor['nom']}", "nom": who,
+        return {"pour": f"Pour {agency['nom']}, mandataire {de(creditor['nom'])}", "nom": who,
                 "qualite": agency["qualite"]}
     if creditor["personne_morale"]:
         return {"pour": f"Pour {creditor['nom']}", "nom": creditor["representant"] or "Le représentant légal",
@@ -266,19 +270,23 @@ def _rate_sources(claim: ClaimStatement) -> list[dict[str, Any]]:
     return [{"fondement": b, "source": s, "verifie": v} for (b, s), v in seen.items()]
 
 
-def _court(case: CaseFile, notes: list[str]) -> dict[str, Any]:
-    """CPC 1406: the debtor's domicile decides; we hold no court directory, so the name is left to fill."""
+def _court(case: CaseFile, on: dt.date, notes: list[str]) -> dict[str, Any]:
+    """CPC 1406: the debtor's domicile decides; we hold no court directory, so the name is left to fill.
+
+    Which court (commercial or civil, and its local name) comes from the parties' legal forms
+    (law.injunction_court); a standing the data cannot settle is written into the placeholder."""
     addr = case.debtor.address
-    commercial = case.is_commercial
-    nature = "tribunal de commerce" if commercial else "tribunal judiciaire"
+    court = injunction_court(case, on)
+    nature = court.nature
     where = f"{addr.postal_code} {clean_text(addr.city)}"
-    placeholder = to_complete(f"{nature} du lieu du domicile du débiteur — {where}")
+    alternative = (f" (ou {court.alternative} si une partie n'est ni commerçante ni artisan)"
+                   if court.alternative else "")
+    placeholder = to_complete(f"{nature}{alternative} du lieu du domicile du débiteur — {where}")
     notes.append(f"Juridiction à compléter dans la requête : {nature} du lieu du domicile du débiteur ({where}) ; "
                  "aucun annuaire des juridictions n'est consulté.")
-    if commercial and addr.country == "FR" and addr.postal_code[:2] in _ALSACE_MOSELLE:
-        notes.append("Débiteur en Alsace-Moselle : les affaires commerciales y relèvent de la chambre commerciale "
-                     "du tribunal judiciaire ; vérifier la juridiction.")
-    return {"nature": nature, "designation": placeholder, "commerciale": commercial, "lieu_debiteur": where}
+    notes.extend(clean_text(c) for c in court.checks)
+    return {"nature": nature, "article": court.of, "designation": placeholder, "commerciale": court.commercial,
+            "lieu_debiteur": where}
 
 
 def _foundation(case: CaseFile, claim: ClaimStatement) -> dict[str, str]:
@@ -302,12 +310,52 @@ def _payment_means(case: CaseFile, notes: list[str]) -> dict[str, str]:
     c = case.creditor
     if c.iban:
         return {"iban": format_iban(c.iban), "titulaire": clean_text(c.name),
-                "texte": f"par virement sur le compte de {clean_text(c.name)}, IBAN {format_iban(c.iban)}, "
+                "texte": f"par virement sur le compte {de(clean_text(c.name))}, IBAN {format_iban(c.iban)}, "
                          f"en rappelant la référence {case.reference}"}
     notes.append("IBAN du créancier inconnu : les lettres indiquent un paiement par chèque.")
     return {"iban": "", "titulaire": clean_text(c.name),
-            "texte": f"par chèque à l'ordre de {clean_text(c.name)}, adressé au {_address(c.address)['ligne']}, "
+            "texte": f"par chèque à l'ordre {de(clean_text(c.name))}, adressé au {_address(c.address)['ligne']}, "
                      f"en rappelant la référence {case.reference}"}
+
+
+def _formal_notice(request: DocumentRequest) -> dict[str, Any] | None:
+    """The mise en demeure the requête relies on: its own date, and how it was posted when that is
+    recorded. The case file's ``formal_notice_date`` is the notice's effect (first presentation of
+    the LRAR), so it is only the fallback for a notice sent outside Recouvre."""
+    notices = [x for x in request.letters if x.kind == DocumentKind.mise_en_demeure and x.date <= request.date]
+    if not notices:
+        if request.case.formal_notice_date is None:
+            return None
+        date = french_date(request.case.formal_notice_date)
+        return {"date": date, "lrar": False, "depot": "", "numero": "",
+                "texte": f"Le débiteur a été mis en demeure de payer (mise en demeure du {date})."}
+    notice = max(notices, key=lambda x: x.date)
+    date, mailing = french_date(notice.date), notice.mailing
+    posted = {"lrar": "lettre recommandée avec demande d'avis de réception",
+              "lre": "lettre recommandée électronique"}.get(mailing.service if mailing else "")
+    deposit = french_date(mailing.deposited) if mailing and mailing.deposited else ""
+    number = clean_text(mailing.tracking_number) if mailing and mailing.tracking_number else ""
+    if posted:
+        details = [f"{'déposée' if mailing.service == 'lrar' else 'envoyée'} le {deposit}"] if deposit else []
+        if number:
+            details.append(f"sous le n° {number}")
+        texte = (f"Par {posted} du {date}" + (f", {' '.join(details)}" if details else "")
+                 + ", le débiteur a été mis en demeure de payer.")
+    else:
+        texte = f"Le débiteur a été mis en demeure de payer (mise en demeure du {date})."
+    return {"date": date, "lrar": bool(mailing and mailing.service == "lrar"), "depot": deposit, "numero": number,
+            "texte": texte}
+
+
+def _agency_first_letter(request: DocumentRequest) -> dict[str, str] | None:
+    """CPCE R124-4, last paragraph: every later step recalls the reference and date of the agency's first letter."""
+    earlier: list[SentLetter] = [x for x in request.letters if x.date <= request.date]
+    if request.case.collection_agency is None or not earlier:
+        return None
+    first = min(earlier, key=lambda x: (x.date, x.kind != DocumentKind.relance))
+    deposited = first.mailing.deposited if first.mailing else None
+    return {"reference": clean_text(first.reference), "date": french_date(first.date),
+            "envoi": french_date(deposited) if deposited else ""}
 
 
 def build_context(request: DocumentRequest, pieces: list[PlannedPiece]) -> tuple[dict[str, Any], list[str]]:
@@ -326,8 +374,10 @@ def build_context(request: DocumentRequest, pieces: list[PlannedPiece]) -> tuple
                     notes=court_notes, role="Débiteur")
     debtor["consommateur"] = case.debtor.kind == DebtorKind.consumer
     agency = _agency(case)
+    if agency is not None:
+        agency["premiere_lettre"] = _agency_first_letter(request)
     sender = agency or creditor
-    written = written_reminders(case, request.date)
+    written = reminder_history(case, request.letters, request.date)
     place = clean_text(request.place) if request.place else sender["ville"]
     contract = None
     if case.contract:
@@ -336,7 +386,7 @@ def build_context(request: DocumentRequest, pieces: list[PlannedPiece]) -> tuple
                     "description": _text(c.description)}
     invoices = _invoices(case, claim)
     ctx: dict[str, Any] = {
-        "dossier": {"reference": case.reference},
+        "dossier": {"reference": case.reference, "courrier": clean_text(request.reference or "")},
         "date_lettre": french_date(request.date),
         "lieu": place,
         "delai_jours": str(request.payment_days),
@@ -362,17 +412,17 @@ def build_context(request: DocumentRequest, pieces: list[PlannedPiece]) -> tuple
         "relance": {
             "rang": 1 if not written else 2,
             "premiere": not written,
-            "precedentes": [{"date": french_date(r.date), "canal": CHANNEL_LABELS[r.channel]} for r in written],
+            "precedentes": [{"date": french_date(r.date), "canal": r.channel} for r in written],
             "derniere": french_date(written[-1].date) if written else "",
         },
-        "mise_en_demeure": {"date": french_date(case.formal_notice_date)} if case.formal_notice_date else None,
+        "mise_en_demeure": _formal_notice(request),
         "paiement": _payment_means(case, notes),
         "juridiction": None,
         "pieces": [{"numero": str(p.number), "intitule": clean_text(p.title),
                     "date": french_short_date(p.date) if p.date else "—",
                     "observation": "" if p.attached else MISSING} for p in pieces],
     }
-    ctx["juridiction"] = _court(case, court_notes)
+    ctx["juridiction"] = _court(case, request.date, court_notes)
     if request.kind in _COURT_KINDS:
         notes += court_notes
     return ctx, notes

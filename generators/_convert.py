@@ -120,7 +120,7 @@ class _Slot:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                              start_new_session=True, env=_clean_env(), bufsize=0)
         except OSError as exc:
-            raise GenerationError("convert", f"cannot start the LibreOffice worker: {exc}") from exc
+            raise GenerationError("convert", f"cannot start the LibreOffice worker: {exc}", transient=True) from exc
         self._buf = b""
         self.conversions = 0
         try:
@@ -130,7 +130,7 @@ class _Slot:
         if not msg or msg.get("event") != "ready":
             detail = (msg or {}).get("error") or self._log_tail() or "no answer"
             self.kill()
-            raise GenerationError("convert", f"LibreOffice converter did not start: {detail}")
+            raise GenerationError("convert", f"LibreOffice converter did not start: {detail}", transient=True)
         self.soffice_pid = msg.get("soffice_pid")
 
     def kill(self) -> None:
@@ -209,8 +209,8 @@ class _Slot:
             except TimeoutError:
                 self.kill()
                 raise GenerationError(
-                    "convert", f"conversion exceeded {timeout:g} s; the converter was killed and will restart"
-                ) from None
+                    "convert", f"conversion exceeded {timeout:g} s; the converter was killed and will restart",
+                    transient=True) from None
             except (OSError, ValueError) as exc:
                 self.kill()
                 raise _Died(str(exc)) from exc
@@ -244,8 +244,9 @@ class ConverterPool:
 
     Started lazily (or eagerly with ``start()``); ``close()`` stops every process and removes
     the work directory it created. A conversion that exceeds ``timeout`` fails alone with
-    ``GenerationError(step="convert")``: its converter is killed and replaced on next use.
-    A converter that died under a document is replaced and the document retried once.
+    ``GenerationError(step="convert", transient=True)``: its converter is killed and replaced on
+    next use. A converter that died under a document is replaced and the document retried once;
+    a document that kills it twice is poison (``transient=False``), as is one LibreOffice refuses.
     Thread-safe; create one per process (after a fork, never share a started pool).
     Settings: ``RECOUVRE_SOFFICE`` (soffice binary), ``RECOUVRE_UNO_PYTHON`` (an interpreter
     that can ``import uno``, default /usr/bin/python3).
@@ -312,11 +313,11 @@ class ConverterPool:
 
     def _acquire(self) -> _Slot:
         if self._closed:
-            raise GenerationError("convert", "the converter pool is closed")
+            raise GenerationError("convert", "the converter pool is closed", transient=True)
         slot = self._idle.get()
         if self._closed:
             self._idle.put(slot)
-            raise GenerationError("convert", "the converter pool is closed")
+            raise GenerationError("convert", "the converter pool is closed", transient=True)
         return slot
 
     def convert(self, docx: bytes, *, timeout: float | None = None) -> bytes:
@@ -361,6 +362,6 @@ def cold_convert(docx: bytes, *, timeout: float = 120.0) -> bytes:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            raise GenerationError("convert", f"soffice --convert-to exceeded {timeout:g} s") from None
+            raise GenerationError("convert", f"soffice --convert-to exceeded {timeout:g} s", transient=True) from None
         out = Path(tmp) / "out" / "document.pdf"
         return check_pdf(out.read_bytes() if out.exists() else None, "soffice --convert-to output")

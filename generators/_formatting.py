@@ -15,7 +15,7 @@ from babel.numbers import format_currency, format_decimal
 from num2words import num2words
 
 __all__ = ["french_money", "french_date", "french_short_date", "french_rate", "french_number",
-           "amount_in_words", "clean_text", "group_digits", "format_iban"]
+           "amount_in_words", "clean_text", "group_digits", "format_iban", "de", "ends_with_form"]
 
 _NNBSP, _NBSP = "\u202f", "\u00a0"
 _CENT = Decimal("0.01")
@@ -97,3 +97,36 @@ def group_digits(digits: str, size: int = 3) -> str:
 def format_iban(iban: str) -> str:
     s = iban.replace(" ", "").upper()
     return " ".join(s[i:i + 4] for i in range(0, len(s), 4))
+
+
+_VOWELS = "aeiouàâäéèêëîïôöùûüœæ"
+# Words whose h is aspirated (no elision) that open French trade names; any other h is mute.
+_ASPIRATED_H = frozenset({
+    "hache", "haie", "hall", "halle", "halles", "hameau", "hangar", "harpe", "hasard", "haut", "haute", "hauts",
+    "hautes", "havre", "héron", "héros", "hêtre", "hibou", "hollande", "homard", "hongrie", "honte", "houblon",
+    "housse", "huit", "hussard",
+})
+
+
+def de(name: str) -> str:
+    """« de » before a name, elided before a vowel or a mute h: « d'Atelier Lumière », « de Clinique … »,
+    « d'Hôtel du Parc », « de Hangar 14 »; a y elides only before a consonant (« d'Yves », « de Yannick »)."""
+    text = name.strip()
+    word = re.match(r"[^\W\d_]+", text)
+    if word:
+        w = word.group(0).lower()
+        if w[0] in _VOWELS or (w[0] == "h" and w not in _ASPIRATED_H) or \
+                (w[0] == "y" and len(w) > 1 and w[1] not in _VOWELS + "y"):
+            return f"d'{text}"
+    return f"de {text}"
+
+
+def _tokens(text: str) -> list[str]:
+    ascii_text = unicodedata.normalize("NFKD", text.replace(".", "")).encode("ascii", "ignore").decode()
+    return re.findall(r"[A-Z0-9]+", ascii_text.upper())
+
+
+def ends_with_form(name: str, form: str) -> bool:
+    """« Atelier Lumière SARL » already says « SARL » (so does « Dupont <S.A.R.L.> »)."""
+    words, tail = _tokens(name), _tokens(form)
+    return bool(tail) and words[-len(tail):] == tail

@@ -1,8 +1,9 @@
 """From a case file and its décompte to final PDFs: render, convert, assemble, finish.
 
 Each step fails with ``GenerationError`` naming it, so the service layer can tell a
-template bug (render) from a LibreOffice hiccup worth retrying (convert), a bad upload
-(assemble) or a signing failure (finish). Only the final PDFs go through ``finish``.
+template bug (render) from a LibreOffice hiccup (convert), a bad upload (assemble) or a
+signing failure (finish); ``transient`` says which of them are worth retrying (a timeout, a
+converter that did not start, a TSA out of reach). Only the final PDFs go through ``finish``.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from ._assemble import Part, build_zip, merge_parts, signature_box
 from ._context import build_context
 from ._convert import Converter, check_pdf
-from ._errors import GenerationError
+from ._errors import GenerationError, is_transient_cause
 from ._pieces import PlannedPiece, piece_pdf, plan_pieces, slugify, stamp_piece
 from ._render import render_docx, template_path
 from ._types import DocumentKind, DocumentRequest, Finisher, FinishHint, GeneratedDocument
@@ -46,7 +47,7 @@ class DocumentPipeline:
     # -- public ----------------------------------------------------------------------------------
     def context(self, request: DocumentRequest) -> tuple[dict, list[str]]:
         """The template context of a request and its warnings (for previews and template tests)."""
-        planned, piece_warnings = plan_pieces(request.case, request.pieces, request.date)
+        planned, piece_warnings = plan_pieces(request.case, request.pieces, request.date, request.letters)
         ctx, notes = build_context(request, planned)
         return ctx, notes + piece_warnings
 
@@ -54,7 +55,7 @@ class DocumentPipeline:
         if request.payment_days < 1:
             raise GenerationError("render", "payment_days must be at least 1")
         kind = DocumentKind(request.kind)
-        planned, piece_warnings = plan_pieces(request.case, request.pieces, request.date)
+        planned, piece_warnings = plan_pieces(request.case, request.pieces, request.date, request.letters)
         ctx, notes = build_context(request, planned)
         # The claim's own warnings are the caller's (and printed in the décompte): not repeated here.
         warnings = list(notes)
@@ -120,7 +121,7 @@ class DocumentPipeline:
             parts.append(Part(title, stamped, f"P{piece.number}-"))
             files.append((f"piece-{piece.number:02d}-{slugify(piece.title)}.pdf", stamped, None))
         try:
-            merged = merge_parts(parts)
+            merged = merge_parts(parts, title=self._title(kind, request))
         except GenerationError:
             raise
         except Exception as exc:  # noqa: BLE001 - pypdf raises many types on odd input
@@ -144,7 +145,8 @@ def _finish(finish: Finisher | None, pdf: bytes, hint: FinishHint) -> bytes:
     except GenerationError:
         raise
     except Exception as exc:  # noqa: BLE001 - any finisher failure is reported as the finish step
-        raise GenerationError("finish", f"{hint.filename or hint.title}: {type(exc).__name__}: {exc}") from exc
+        raise GenerationError("finish", f"{hint.filename or hint.title}: {type(exc).__name__}: {exc}",
+                              transient=is_transient_cause(exc)) from exc
     try:
         return check_pdf(out, "finish output")
     except GenerationError as exc:

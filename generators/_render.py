@@ -17,7 +17,7 @@ import jinja2
 from docxtpl import DocxTemplate
 
 from ._errors import GenerationError
-from ._formatting import amount_in_words, clean_text, french_date, french_money, french_rate
+from ._formatting import amount_in_words, clean_text, de, french_date, french_money, french_rate
 
 __all__ = ["render_docx", "template_environment", "TEMPLATES_DIR", "template_path", "clean_context"]
 
@@ -27,7 +27,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "legal_templates"
 def template_environment() -> jinja2.Environment:
     """The Jinja environment every template is rendered (and checked) with."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(eur=french_money, date_fr=french_date, en_lettres=amount_in_words, taux=french_rate)
+    env.filters.update(eur=french_money, date_fr=french_date, en_lettres=amount_in_words, taux=french_rate, de=de)
     return env
 
 

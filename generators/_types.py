@@ -10,7 +10,7 @@ from casefiles.model import CaseFile
 from law.statement import ClaimStatement
 
 __all__ = ["DocumentKind", "Piece", "PieceKind", "DocumentRequest", "GeneratedDocument", "FinishHint",
-           "Finisher", "SignatureBox"]
+           "Finisher", "SignatureBox", "SentLetter", "Mailing"]
 
 
 class DocumentKind(str, Enum):
@@ -51,6 +51,30 @@ class Piece:
     media_type: str = "application/pdf"
 
 
+@dataclass(frozen=True)
+class Mailing:
+    """How a letter was posted: ``service`` is "lrar" or "lre"; ``deposited`` the post office's date."""
+
+    service: str
+    tracking_number: str | None = None
+    deposited: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SentLetter:
+    """A letter of the case generated earlier (a ready relance or mise en demeure).
+
+    Generated relances count towards the rank of the next reminder, a mise en demeure gives
+    the requête its date and posting, and an agency's first letter is recalled by ``reference``
+    in every later one (CPCE R124-4, last paragraph).
+    """
+
+    kind: DocumentKind
+    date: dt.date                           # the letter's own date
+    reference: str                          # printed in the letter (« courrier n° … »)
+    mailing: Mailing | None = None
+
+
 # (page_index, x1, y1, x2, y2) in PDF points, origin bottom-left of the page.
 SignatureBox = tuple[int, float, float, float, float]
 
@@ -78,6 +102,8 @@ class DocumentRequest:
     pieces: Sequence[Piece] = ()
     letter_date: dt.date | None = None      # defaults to as_of
     place: str | None = None                # « Fait à … »; defaults to the sender's city
+    letters: Sequence[SentLetter] = ()      # letters of the case generated earlier
+    reference: str | None = None            # this letter's own reference (« courrier n° … »)
 
     @property
     def date(self) -> dt.date:

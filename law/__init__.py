@@ -17,6 +17,7 @@ from .calendar import (
 )
 from .claim import compute_claim
 from .constants import LegalConstant, legal_constant, legal_constants
+from .courts import Court, LegalForm, PartyStanding, find_legal_form, injunction_court, legal_forms, party_standing
 from .deadlines import (
     Deadline,
     case_deadlines,
@@ -47,4 +48,6 @@ __all__ = [
     "Region", "region_for_postal_code", "public_holidays", "is_working_day", "next_working_day",
     "add_months", "easter_sunday", "procedural_deadline", "prescription_end", "Deadline",
     "case_deadlines", "payment_deadline", "ip_signification_deadline", "prescription_rule",
+    # courts
+    "Court", "LegalForm", "PartyStanding", "legal_forms", "find_legal_form", "party_standing", "injunction_court",
 ]

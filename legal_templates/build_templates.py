@@ -132,7 +132,10 @@ class Builder:
     def table(self, columns: list[tuple[str, float, str]], *, loop: str | None = None, row: list[str] | None = None,
               rows: list[tuple[list[str], str | None]] = (), size: float = 9.5, bold_last: bool = False):
         """A grid: a shaded header row, then a ``{%tr for %}`` row per item of ``loop``, then fixed
-        ``rows`` (each optionally wrapped in ``{%tr if cond %}``). Columns: (header, width mm, align)."""
+        ``rows`` (each optionally wrapped in ``{%tr if cond %}``). Columns: (header, width mm, align).
+
+        No row breaks across pages (a label on one page, its amount on the next); a table of
+        fixed rows only (a summary) is kept on one page with the paragraph after it."""
         body: list[tuple[list[str], str | None, bool]] = []  # cells, condition, is a tag row
         if loop:
             body.append(([f"{{%tr for {loop} %}}"], None, True))
@@ -183,6 +186,18 @@ class Builder:
                 par.runs[0].text = cells[c]
                 par.alignment = ALIGN[columns[span + c][2]]
         _repeat_header(t.rows[0])
+        for tr in t.rows:
+            _cant_split(tr)
+        if not loop:
+            # keep-with-next on every row but the last keeps a short summary whole
+            for tr in t.rows[:-1]:
+                for cell in tr.cells:
+                    for par in cell.paragraphs:
+                        par.paragraph_format.keep_with_next = True
+        else:
+            for cell in t.rows[0].cells:
+                for par in cell.paragraphs:
+                    par.paragraph_format.keep_with_next = True   # the header never ends a page alone
         self.p("", after=2)
         return t
 
@@ -221,6 +236,14 @@ def _repeat_header(row) -> None:
     tr_pr.append(el)
 
 
+def _cant_split(row) -> None:
+    tr_pr = row._tr.get_or_add_trPr()
+    if tr_pr.find(qn("w:cantSplit")) is None:
+        el = OxmlElement("w:cantSplit")
+        el.set(qn("w:val"), "true")
+        tr_pr.insert(0, el)   # CT_TrPr: cantSplit comes before tblHeader
+
+
 def _field(par, instr: str) -> None:
     fld = OxmlElement("w:fldSimple")
     fld.set(qn("w:instr"), f" {instr} ")
@@ -243,7 +266,7 @@ def letter_head(b: Builder, *, registered: bool, subject: str) -> None:
     b.p("**{{ expediteur.nom }}**", align="left", after=0)
     b.p("{{ expediteur.adresse }}", align="left", after=0)
     b.tag("{%p if mandataire %}")
-    b.p("Société de recouvrement amiable, pour le compte de {{ creancier.nom }}", align="left", after=0,
+    b.p("Société de recouvrement amiable, pour le compte {{ creancier.nom|de }}", align="left", after=0,
         italic=True, size=10)
     b.tag("{%p endif %}")
     b.tag("{%p if expediteur.email %}")
@@ -256,7 +279,8 @@ def letter_head(b: Builder, *, registered: bool, subject: str) -> None:
     if registered:
         b.p("**Lettre recommandée avec demande d'avis de réception**", align="left", after=6)
     b.p(f"**Objet{NB}:** {subject}", align="left", after=0)
-    b.p(f"**Réf.{NB}:** dossier {{{{ dossier.reference }}}}", align="left", after=14)
+    b.p(f"**Réf.{NB}:** dossier {{{{ dossier.reference }}}}{{% if dossier.courrier %}}, courrier n° "
+        "{{ dossier.courrier }}{% endif %}", align="left", after=14)
     b.p("Madame, Monsieur,", align="left", after=10)
 
 
@@ -310,17 +334,30 @@ def r124_4_block(b: Builder, *, deadline: bool = False) -> None:
         (["Principal", "{{ creance.principal_restant }}"], None),
         (["Intérêts{% if creance.commercial %} (pénalités de retard, art. L. 441-10 du code de commerce)"
           "{% else %} au taux légal{% endif %}", "{{ creance.interets_restants }}"], None),
-        (["Autres accessoires : indemnités forfaitaires pour frais de recouvrement (art. D. 441-5 du code de "
-          "commerce)", "{{ creance.indemnites }}"], None),
+        (["Autres accessoires : indemnités forfaitaires pour frais de recouvrement (art. L. 441-10 II et D. 441-5 "
+          "du code de commerce)", "{{ creance.indemnites }}"], "creance.a_indemnites"),
         (["Total", "{{ creance.total }}"], None),
     ], size=10, bold_last=True)
     when = ("{% if relance.premiere %} dans les meilleurs délais{% else %} sous {{ delai_jours_lettres }} "
-            "({{ delai_jours }}) jours{% endif %}") if deadline else ""
-    b.p("Vous êtes invité(e) à payer la somme due de **{{ creance.total }}**" + when + " {{ paiement.texte }}. "
-        "Les frais du recouvrement amiable restent à la charge du créancier et ne vous sont pas réclamés.")
+            "({{ delai_jours }}) jour{% if delai_jours != '1' %}s{% endif %}{% endif %}") if deadline else ""
+    b.p("Vous êtes invité(e) à payer la somme due de **{{ creance.total }}**" + when + ", {{ paiement.texte }}. "
+        "Les frais du recouvrement amiable, dont la rémunération {{ mandataire.nom|de }}, restent à la charge du "
+        "créancier et ne vous sont pas réclamés.")
+    b.tag("{%p if creance.a_indemnites %}")
+    b.p("L'indemnité forfaitaire pour frais de recouvrement comprise dans la somme due n'est pas la rémunération "
+        "{{ mandataire.nom|de }} : elle est due de plein droit par le débiteur professionnel en retard de paiement, "
+        "pour chaque facture, en vertu des articles L. 441-10 II et D. 441-5 du code de commerce, disposition "
+        "législative contraire au sens de l'article L. 111-8, alinéa 2, reproduit ci-dessous.")
+    b.tag("{%p endif %}")
     b.p("Article L. 111-8 du code des procédures civiles d'exécution, alinéas 2 et 3 :", keep=True, after=2)
     b.p(f"«{NB}{L111_8_AL2}", italic=True, indent=Mm(8), after=2, size=10.5)
     b.p(f"{L111_8_AL3}{NB}»", italic=True, indent=Mm(8), size=10.5)
+    b.tag("{%p if mandataire.premiere_lettre %}")
+    b.p("Rappel (article R. 124-4 du code des procédures civiles d'exécution) : notre première lettre relative à "
+        "cette créance porte la référence **{{ mandataire.premiere_lettre.reference }}** et est datée du "
+        "{{ mandataire.premiere_lettre.date }}{% if mandataire.premiere_lettre.envoi %} ; elle vous a été envoyée "
+        "le {{ mandataire.premiere_lettre.envoi }}{% endif %}.")
+    b.tag("{%p endif %}")
     b.tag("{%p endif %}")
 
 
@@ -328,21 +365,27 @@ def r124_4_block(b: Builder, *, deadline: bool = False) -> None:
 
 def relance() -> Builder:
     b = Builder("Relance amiable")
-    letter_head(b, registered=False, subject="{% if relance.premiere %}Rappel de factures impayées"
-                                             "{% else %}Relance : factures toujours impayées{% endif %}")
+    plural = "factures_impayees|length > 1"
+    letter_head(b, registered=False, subject="{% if relance.premiere %}Rappel de "
+                                             f"{{% if {plural} %}}factures impayées{{% else %}}facture impayée"
+                                             "{% endif %}{% else %}Relance : "
+                                             f"{{% if {plural} %}}factures toujours impayées{{% else %}}facture "
+                                             "toujours impayée{% endif %}{% endif %}")
     b.tag("{%p if relance.premiere %}")
-    b.p("Sauf erreur ou omission de notre part, le règlement des factures ci-dessous ne nous est pas "
-        "parvenu à ce jour. Il s'agit peut-être d'un simple oubli :", keep=True)
+    b.p(f"Sauf erreur ou omission de notre part, le règlement {{% if {plural} %}}des factures{{% else %}}de la "
+        "facture{% endif %} ci-dessous ne nous est pas parvenu à ce jour. Il s'agit peut-être d'un simple "
+        "oubli :", keep=True)
     b.tag("{%p else %}")
-    b.p("Malgré le rappel du {{ relance.derniere }}, nous constatons que les factures "
-        "ci-dessous restent impayées :", keep=True)
+    b.p(f"Malgré le rappel du {{{{ relance.derniere }}}}, nous constatons que {{% if {plural} %}}les factures "
+        "ci-dessous restent impayées{% else %}la facture ci-dessous reste impayée{% endif %} :", keep=True)
     b.tag("{%p endif %}")
     b.table(INVOICE_COLUMNS, loop="f in factures_impayees", row=INVOICE_ROW)
     b.p("Montant restant dû en principal : **{{ creance.principal_restant }}**.")
     r124_4_block(b, deadline=True)
     b.tag("{%p if not mandataire %}")
     b.p("Nous vous remercions de bien vouloir procéder à ce règlement {% if relance.premiere %}dans les "
-        "meilleurs délais{% else %}sous {{ delai_jours_lettres }} ({{ delai_jours }}) jours{% endif %}, "
+        "meilleurs délais{% else %}sous {{ delai_jours_lettres }} ({{ delai_jours }}) "
+        "jour{% if delai_jours != '1' %}s{% endif %}{% endif %}, "
         "{{ paiement.texte }}.")
     b.tag("{%p endif %}")
     b.tag("{%p if creance.commercial %}")
@@ -365,13 +408,15 @@ def mise_en_demeure() -> Builder:
     b = Builder("Mise en demeure")
     letter_head(b, registered=True, subject="Mise en demeure de payer")
     b.tag("{%p if mandataire %}")
-    b.p("Nous intervenons pour le compte de **{{ creancier.nom }}**, {{ creancier.adresse_ligne }}, en qualité "
+    b.p("Nous intervenons pour le compte **{{ creancier.nom|de }}**, {{ creancier.adresse_ligne }}, en qualité "
         "de société de recouvrement amiable de créances pour le compte d'autrui.")
     b.tag("{%p endif %}")
     b.p("{% if mandataire %}Notre mandant vous a adressé{% else %}Nous vous avons adressé{% endif %}"
         "{% if contrat %}, en exécution du contrat {{ contrat.reference }}{% if contrat.date %} du "
         "{{ contrat.date }}{% endif %}{% if contrat.description %} ({{ contrat.description }}){% endif %},"
-        "{% endif %} les factures suivantes, qui n'ont pas été intégralement réglées à leur échéance :", keep=True)
+        "{% endif %} {% if factures|length > 1 %}les factures suivantes, qui n'ont pas été intégralement réglées à "
+        "leur échéance{% else %}la facture suivante, qui n'a pas été intégralement réglée à son échéance{% endif %} :",
+        keep=True)
     b.table(INVOICE_COLUMNS, loop="f in factures", row=INVOICE_ROW)
     b.tag("{%p if paiements %}")
     b.p("Nous avons bien reçu les règlements suivants, imputés comme indiqué :", keep=True)
@@ -386,8 +431,8 @@ def mise_en_demeure() -> Builder:
     b.tag("{%p endif %}")
     b.p("Au {{ creance.arretee_au }}, vous restez redevable de la somme totale de **{{ creance.total }}** "
         "({{ creance.total_lettres }}), qui se décompose ainsi :", keep=True)
-    claim_summary(b, interest_label="{% if creance.commercial %}Pénalités de retard échues{% else %}Intérêts "
-                                    "au taux légal échus{% endif %}, arrêtées au {{ creance.arretee_au }}")
+    claim_summary(b, interest_label="{% if creance.commercial %}Pénalités de retard échues, arrêtées{% else %}"
+                                    "Intérêts au taux légal échus, arrêtés{% endif %} au {{ creance.arretee_au }}")
     b.tag("{%p if creance.commercial %}")
     b.p("Conformément à l'article L. 441-10 du code de commerce, des pénalités de retard sont exigibles de plein "
         "droit, sans qu'un rappel soit nécessaire, à compter du jour suivant la date d'échéance de chaque "
@@ -399,11 +444,12 @@ def mise_en_demeure() -> Builder:
     b.tag("{%p else %}")
     b.p("Conformément aux articles 1231-6 et 1344-1 du code civil, la présente mise en demeure fait courir, sur "
         "la somme due en principal, les intérêts moratoires au taux de l'intérêt légal jusqu'au complet "
-        "paiement{% if creance.a_interets %} ; les intérêts déjà échus sont calculés au {{ creance.taux }}"
+        "paiement{% if creance.a_interets %} ; les intérêts déjà échus sont calculés au taux de {{ creance.taux }}"
         "{% endif %}.")
     b.tag("{%p endif %}")
     b.p("En conséquence, nous vous mettons en demeure de régler la somme de **{{ creance.total }}** dans un "
-        "délai de **{{ delai_jours_lettres }} ({{ delai_jours }}) jours à compter de la réception de la "
+        "délai de **{{ delai_jours_lettres }} ({{ delai_jours }}) jour{% if delai_jours != '1' %}s{% endif %} "
+        "à compter de la réception de la "
         "présente**, {{ paiement.texte }}.")
     b.p("À défaut de paiement dans ce délai, {% if mandataire %}le créancier saisira{% else %}nous saisirons"
         "{% endif %}, sans autre avis, la juridiction compétente d'une requête en injonction de payer (articles "
@@ -505,7 +551,8 @@ def decompte() -> Builder:
 def requete() -> Builder:
     b = Builder("Requête en injonction de payer")
     b.title("REQUÊTE EN INJONCTION DE PAYER", "(articles 1405 à 1425 du code de procédure civile)")
-    b.p("**À Madame, Monsieur le Président du {{ juridiction.designation }}**", align="left", after=12)
+    b.p("**À Madame, Monsieur le Président {{ juridiction.article }} {{ juridiction.designation }}**", align="left",
+        after=12)
     b.heading("À LA REQUÊTE DE :")
     b.p("{{ creancier.identite }}{% if mandataire %}, agissant par l'intermédiaire de {{ mandataire.nom }}, "
         "{{ mandataire.adresse_ligne }}, son mandataire muni d'un pouvoir spécial{% endif %}.")
@@ -527,8 +574,7 @@ def requete() -> Builder:
             loop="r in paiements", row=["{{ r.date }}", "{{ r.montant }}", "{{ r.mode }}", "{{ r.imputation }}"])
     b.tag("{%p endif %}")
     b.tag("{%p if mise_en_demeure %}")
-    b.p("Par lettre recommandée avec demande d'avis de réception du {{ mise_en_demeure.date }}, le débiteur a été "
-        "mis en demeure de payer. Cette mise en demeure est restée sans effet.")
+    b.p("{{ mise_en_demeure.texte }} Cette mise en demeure est restée sans effet.")
     b.tag("{%p else %}")
     b.p("Les relances adressées au débiteur sont restées sans effet.")
     b.tag("{%p endif %}")
@@ -542,8 +588,8 @@ def requete() -> Builder:
                                        "{{ f.taux }}", "{{ f.interets }}"])
     claim_summary(b, interest_label="{% if creance.commercial %}Pénalités de retard (art. L. 441-10 du code de "
                                     "commerce){% else %}Intérêts au taux légal (art. 1231-6 du code civil)"
-                                    "{% endif %}, au taux de {{ creance.taux }}, arrêtées au "
-                                    "{{ creance.arretee_au }}")
+                                    "{% endif %}, au taux de {{ creance.taux }}, {% if creance.commercial %}"
+                                    "arrêtées{% else %}arrêtés{% endif %} au {{ creance.arretee_au }}")
     b.p("Soit la somme totale de **{{ creance.total }}** ({{ creance.total_lettres }}).")
     b.heading("FONDEMENT DE LA CRÉANCE")
     b.p("La créance a une cause contractuelle et s'élève à un montant déterminé (article 1405, 1°, du code de "
@@ -569,7 +615,7 @@ def requete() -> Builder:
     b.p("– la somme de {{ creance.principal_restant }} en principal ;", indent=Mm(8), after=2)
     b.tag("{%p if creance.a_interets %}")
     b.p("– la somme de {{ creance.interets_restants }} au titre des {% if creance.commercial %}pénalités de "
-        "retard{% else %}intérêts au taux légal{% endif %} échus au {{ creance.arretee_au }} ;",
+        "retard échues{% else %}intérêts au taux légal échus{% endif %} au {{ creance.arretee_au }} ;",
         indent=Mm(8), after=2)
     b.tag("{%p endif %}")
     b.p("– les {% if creance.commercial %}pénalités de retard au taux prévu à l'article L. 441-10 du code de "

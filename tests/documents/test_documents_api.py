@@ -85,10 +85,20 @@ def test_dossier_has_a_signed_merged_pdf_with_an_outline_and_a_zip(tenant, conta
     assert tenant.lawyer.get(f"/v1/cases/{b2b['id']}").json["status"] == "injunction"
 
 
-def test_missing_rate_fails_the_job_and_says_why(tenant, container, b2b):
+def test_missing_rate_fails_the_job_and_says_why(tenant, container, b2b, b2b_case):
+    import datetime as dt
+
+    from casefiles.model import parse_case
+    from law import MissingRateError, compute_claim
+    case, _ = parse_case(b2b_case)
+    with pytest.raises(MissingRateError) as missing:      # the first semester the rate data lacks
+        compute_claim(case, dt.date(2031, 1, 15), rates=container.rates)
     doc = generate(tenant, container, b2b["id"], "decompte", as_of="2031-01-15")
     assert doc["status"] == "failed"
-    assert doc["error"]["step"] == "claim" and "2030-S2" in doc["error"]["message"] or "20" in doc["error"]["message"]
+    error = doc["error"]
+    assert error["step"] == "claim"
+    assert (error["semester"], error["basis"]) == (missing.value.semester, missing.value.basis)
+    assert f"rate for {missing.value.semester}" in error["message"]
     assert tenant.lawyer.get(f"/v1/documents/{doc['id']}/pdf").status_code == 409
     types = [e["type"] for e in tenant.lawyer.get(f"/v1/cases/{b2b['id']}/events").json["items"]]
     assert "document.failed" in types
@@ -121,7 +131,9 @@ def test_signature_validation_endpoint(tenant, container, b2b):
     doc = generate(tenant, container, b2b["id"], "relance", as_of="2026-01-10")
     pdf = tenant.lawyer.get(f"/v1/documents/{doc['id']}/pdf").data
     ok = tenant.clerk.post("/v1/signatures/validate", data=pdf, headers={"Content-Type": "application/pdf"}).json
-    assert ok["intact"] and ok["valid"] and ok["trusted"] and ok["level"] == "B-B" and ok["problems"] == []
+    assert ok["intact"] and ok["valid"] and ok["level"] == "B-B"
+    # signed with the development certificate of a fresh install: intact and valid, vouching for nothing
+    assert ok["trusted"] is False and len(ok["problems"]) == 1 and "development certificate" in ok["problems"][0]
     i = len(pdf) // 3
     tampered = pdf[:i] + bytes([pdf[i] ^ 0x01]) + pdf[i + 1:]
     bad = tenant.clerk.post("/v1/signatures/validate", data=tampered, headers={"Content-Type": "application/pdf"})

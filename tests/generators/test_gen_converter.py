@@ -82,8 +82,10 @@ def test_poison_document_fails_alone_and_the_pool_keeps_working(pool):
     with pytest.raises(GenerationError) as err:
         pool.convert(truncated)
     assert err.value.step == "convert" and str(err.value).startswith("convert: ")
-    with pytest.raises(GenerationError, match="convert"):
+    assert err.value.transient is False        # the same bytes will fail again: not worth a retry
+    with pytest.raises(GenerationError, match="convert") as err:
         pool.convert(b"this is plain text, not a DOCX")
+    assert err.value.transient is False
     assert pool.convert(good).startswith(b"%PDF-")
 
 
@@ -128,6 +130,7 @@ def test_timeout_kills_the_converter_and_the_next_document_converts(tmp_path):
             pool.convert(slow_docx(), timeout=1.5)
         elapsed = time.monotonic() - started
         assert err.value.step == "convert" and "exceeded 1.5 s" in err.value.message
+        assert err.value.transient is True     # a busy or hung converter: retry later
         assert elapsed < 8, elapsed
         assert not any(alive(p) for p in members), "the whole process group is killed"
         assert not alive(soffice)
@@ -151,6 +154,57 @@ def test_crashed_libreoffice_is_replaced_without_failing_the_document(tmp_path):
         time.sleep(0.3)
         assert pool.convert(small_docx()).startswith(b"%PDF-")
         assert pool.restarts == 2
+
+
+def test_a_libreoffice_that_cannot_start_is_a_transient_failure(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECOUVRE_SOFFICE", "/bin/false")
+    with ConverterPool(size=1, work_dir=tmp_path, timeout=60, start_timeout=5) as pool:
+        with pytest.raises(GenerationError, match="did not start") as err:
+            pool.convert(small_docx())
+    assert err.value.step == "convert" and err.value.transient is True
+
+
+def _soffice_bin(pool: ConverterPool) -> int:
+    """The soffice.bin of the pool's only converter, once that converter is ready."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        worker, ready = pool.worker_pids()[0], pool.soffice_pids()[0]
+        members = group_members(worker, "soffice.bin") if worker and ready else []
+        if members:
+            return members[0]
+        time.sleep(0.1)
+    raise AssertionError("no converter came up")
+
+
+def test_a_document_that_kills_libreoffice_twice_is_poison(tmp_path):
+    """Replaced once without failing the document; killed under it a second time, the document is
+    reported as permanent so the job is not retried against a third converter."""
+    with ConverterPool(size=1, work_dir=tmp_path, timeout=120) as pool:
+        pool.start()
+        outcome: dict[str, object] = {}
+
+        def run():
+            try:
+                outcome["pdf"] = pool.convert(slow_docx())
+            except GenerationError as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        first = _soffice_bin(pool)
+        time.sleep(1.5)                         # the conversion is under way
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while pool.restarts < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = _soffice_bin(pool)
+        assert second != first
+        time.sleep(1.5)
+        os.kill(second, signal.SIGKILL)
+        thread.join(90)
+    err = outcome.get("error")
+    assert isinstance(err, GenerationError), outcome
+    assert err.step == "convert" and "died during the conversion" in err.message and err.transient is False
 
 
 def test_close_stops_every_process_and_removes_its_files(tmp_path):

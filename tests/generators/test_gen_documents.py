@@ -107,7 +107,7 @@ def test_collection_agency_letters_carry_r124_4_mentions(generated, kind):
     assert "Vous êtes invité(e) à payer la somme due" in text and "IBAN FR76" in text             # 4°
     for paragraph in L111_8:                                                                     # 5°
         assert paragraph in text
-    assert "Paul Girard" in text and "mandataire de Atelier Lumière SARL" in text
+    assert "Paul Girard" in text and "mandataire d'Atelier Lumière SARL" in text   # elided before a vowel
 
 
 @pytest.mark.libreoffice
@@ -127,7 +127,7 @@ def test_first_reminder_when_no_written_reminder(pipeline):
     case = load_case("b2c", reminders=[{"date": "2026-01-10", "channel": "sms", "summary": "Rappel SMS"}])
     doc = pipeline.generate(DocumentRequest(kind=DocumentKind.relance, case=case, claim=b2c_claim(), as_of=AS_OF))
     text = pdftotext(doc.pdf)
-    assert "Rappel de factures impayées" in text and "simple oubli" in text
+    assert "Rappel de facture impayée" in text and "simple oubli" in text   # one invoice: singular
     assert "dans les meilleurs délais" in text and "mise en demeure vous sera adressée" not in text
     assert "2025-1187" in text and "645,90 €" in text
 
@@ -161,13 +161,19 @@ def test_requete_b2b_commercial_court_placeholder_and_cpc_mentions(generated):
     doc = generated("b2b", DocumentKind.requete_injonction_de_payer)
     text = pdftotext(doc.pdf)
     assert "REQUÊTE EN INJONCTION DE PAYER" in text
-    assert "[À COMPLÉTER : tribunal de commerce du lieu du domicile du débiteur — 67000 Strasbourg]" in text
-    assert any("tribunal de commerce du lieu du domicile du débiteur (67000 Strasbourg)" in w for w in doc.warnings)
+    # Strasbourg (67) has no tribunal de commerce: the placeholder itself names the commercial chamber
+    assert ("Président de la [À COMPLÉTER : chambre commerciale du tribunal judiciaire du lieu du domicile du "
+            "débiteur — 67000 Strasbourg]") in text
+    assert "tribunal de commerce" not in text
+    assert any("chambre commerciale du tribunal judiciaire du lieu du domicile du débiteur (67000 Strasbourg)" in w
+               for w in doc.warnings)
     assert any("Alsace-Moselle" in w for w in doc.warnings)
     # CPC 54 / 57: form, dénomination, registration, seat, representative of both companies
-    assert ("Atelier Lumière SARL, SARL, immatriculée sous le numéro SIREN 732 829 320, dont le siège social est "
+    # the name already ends with the legal form: not repeated
+    assert ("Atelier Lumière SARL, immatriculée sous le numéro SIREN 732 829 320, dont le siège social est "
             "situé 14 rue des Tanneurs, 69002 Lyon, représentée par Claire Martin, Gérante") in text
-    assert "Boulangerie Dupont & Fils SAS, SAS, immatriculée sous le numéro SIREN 404 833 048" in text
+    assert "Boulangerie Dupont & Fils SAS, immatriculée sous le numéro SIREN 404 833 048" in text
+    assert "SARL, SARL" not in text and "SAS, SAS" not in text
     # CPC 1407: amount with its breakdown, legal basis, bordereau
     assert "6 197,75 €" in text and "5 779,83 €" in text and "337,92 €" in text and "80,00 €" in text
     assert "01/11/2025" in text and "16/12/2025" in text and "12,15 %" in text         # interest start and rate
@@ -215,7 +221,7 @@ def test_escaping_and_control_characters(generated):
         generated("b2b", DocumentKind.mise_en_demeure).pdf)).pages)
     assert "6 197,75 €" in text and "6 197,75 €" in b2b_med
     req = pdftotext(generated("dupont", DocumentKind.requete_injonction_de_payer).pdf)
-    assert "Dupont & Fils <SARL>, SARL" in req
+    assert "Dupont & Fils <SARL>, immatriculée" in req and "<SARL>, SARL" not in req
 
 
 @pytest.mark.libreoffice
@@ -271,7 +277,9 @@ def test_dossier_xmp_and_info_still_agree(generated):
     reader = PdfReader(io.BytesIO(generated("b2b", DocumentKind.dossier_injonction_de_payer).pdf))
     info = reader.metadata
     meta = reader.xmp_metadata
-    assert info.title == meta.dc_title["x-default"] == "Requête en injonction de payer — EX-B2B-0001"
+    # the bundle's own title, not the requête's it was cloned from
+    assert info.title == meta.dc_title["x-default"] == "Dossier d'injonction de payer — EX-B2B-0001"
+    assert meta.pdfaid_part == "2"
     assert info.producer == meta.pdf_producer
 
 

@@ -126,7 +126,7 @@ def test_finish_error_and_bad_finish_output_are_finish_errors():
 
     with pytest.raises(GenerationError) as err:
         pipe.generate(request(), finish=boom)
-    assert err.value.step == "finish" and "HSM unavailable" in str(err.value)
+    assert err.value.step == "finish" and "HSM unavailable" in str(err.value) and err.value.transient is False
     with pytest.raises(GenerationError, match="^finish: "):
         pipe.generate(request(), finish=lambda pdf, hint: b"not a pdf")
 
@@ -240,3 +240,33 @@ def test_a_signed_piece_is_stamped_without_its_dead_signature(shared_signer):
     assert "does not contain any signatures" in out
     # The visible block still prints on the copy, under the stamp.
     assert "Claire Martin" in reader.pages[-1].extract_text() and "Pièce n°3" in reader.pages[-1].extract_text()
+
+
+def test_a_time_stamping_authority_out_of_reach_is_a_transient_finish_error(tmp_path, shared_signer):
+    """The signer wraps the network error: the chain, not the outer type, makes it worth a retry."""
+    import socket
+
+    from signing import SignerConfig, build_signer
+
+    with socket.socket() as s:           # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    signer = build_signer(SignerConfig.from_env({"RECOUVRE_TSA_URL": f"http://127.0.0.1:{port}/tsa",
+                                                 "RECOUVRE_PADES_LEVEL": "B-T"}, tmp_path))
+    pipe = DocumentPipeline(FakeConverter())
+    with pytest.raises(GenerationError) as err:
+        pipe.generate(request(), finish=lambda pdf, hint: signer.sign(pdf, reason="test"))
+    assert err.value.step == "finish" and err.value.transient is True
+    with pytest.raises(GenerationError) as err:       # a PDF the signer cannot parse is not
+        pipe.generate(request(), finish=lambda pdf, hint: shared_signer.sign(b"%PDF-1.7 broken", reason="test"))
+    assert err.value.step == "finish" and err.value.transient is False
+
+
+def test_render_and_assembly_errors_are_permanent():
+    with pytest.raises(GenerationError) as err:
+        DocumentPipeline(FakeConverter()).generate(request(payment_days=0))
+    assert err.value.transient is False
+    pieces = [Piece(None, "X", "evidence", pdf=b"%PDF-1.7 garbage")]
+    with pytest.raises(GenerationError) as err:
+        DocumentPipeline(FakeConverter()).generate(request(DocumentKind.dossier_injonction_de_payer, pieces=pieces))
+    assert err.value.step == "assemble" and err.value.transient is False

@@ -168,3 +168,28 @@ def test_rendered_docx_carries_title_and_author():
     docx = render_docx("mise_en_demeure", ctx, title="Mise en demeure — EX-B2B-0001", author="A & B")
     props = Document(io.BytesIO(docx)).core_properties
     assert props.title == "Mise en demeure — EX-B2B-0001" and props.author == "A & B"
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_no_table_row_breaks_across_pages(name):
+    """A row split over two pages leaves a label on one and its amount on the next."""
+    with zipfile.ZipFile(TEMPLATES_DIR / f"{name}.docx") as z:
+        root = etree.fromstring(z.read("word/document.xml"))
+    rows = list(root.iter(f"{W}tr"))
+    assert rows
+    for tr in rows:
+        flag = tr.find(f"{W}trPr/{W}cantSplit")
+        assert flag is not None and flag.get(f"{W}val", "true") in ("true", "1", "on"), \
+            "".join(t.text or "" for t in tr.iter(f"{W}t"))[:80]
+
+
+@pytest.mark.parametrize("name", ["mise_en_demeure", "requete_injonction_de_payer", "decompte"])
+def test_summary_tables_stay_on_one_page(name):
+    with zipfile.ZipFile(TEMPLATES_DIR / f"{name}.docx") as z:
+        root = etree.fromstring(z.read("word/document.xml"))
+    summaries = [t for t in root.iter(f"{W}tbl") if "Total restant dû" in "".join(x.text or "" for x in t.iter(f"{W}t"))]
+    assert summaries
+    for tbl in summaries:
+        rows = tbl.findall(f"{W}tr")
+        for tr in rows[:-1]:
+            assert all(p.find(f"{W}pPr/{W}keepNext") is not None for p in tr.iter(f"{W}p"))
