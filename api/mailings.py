@@ -4,17 +4,31 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
+import re
 import zipfile
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from casefiles.errors import DomainError
 from delivery import LaPosteSuiviProvider, PaperLrarProvider, ProviderError, WebhookSignatureError, verify_webhook
 from delivery import service as mail
 from persistence.tables import inbound_hook_events
 
-from ._http import bool_arg, container, json_body, parsed_body, run_read, run_write
+from ._http import (
+    FORBIDDEN_CHARACTERS_DETAIL,
+    bool_arg,
+    container,
+    domain_problem,
+    forbidden_character_errors,
+    has_forbidden_characters,
+    json_body,
+    parsed_body,
+    run_read,
+    run_write,
+)
 from .cases import read_upload
 from .openapi import Param, operation
 from .problems import Problem
@@ -33,6 +47,8 @@ class MailingIn(BaseModel):
     level: Literal["R1", "R2", "R3"]
     tracking_number: str | None = Field(default=None, description="UPU S10 (e.g. RA473124829FR, check digit "
                                         "verified) or La Poste domestic (e.g. 1A01234567890)")
+    annexes: list[str] = Field(default_factory=list, description="evidence ids of the case (PDF, PNG or JPEG), "
+                               "printed after the letter in this order; images become A4 pages")
 
 
 class TrackingIn(BaseModel):
@@ -40,10 +56,23 @@ class TrackingIn(BaseModel):
     tracking_number: str
 
 
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def _iso_datetime_only(value):
+    """An instant as ISO 8601 text with its offset: no Unix seconds, no date without a time."""
+    if not isinstance(value, str) or not _ISO_DATETIME.fullmatch(value):
+        raise ValueError("expected an ISO 8601 date-time with its time zone, e.g. 2026-03-05T10:12:00+01:00")
+    return value
+
+
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime_only)]
+
+
 class MailingEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: EventType
-    at: dt.datetime = Field(description="date-time with its time zone")
+    at: IsoDateTime = Field(description="ISO 8601 date-time with its time zone, e.g. 2026-03-05T10:12:00+01:00")
     id: str | None = Field(default=None, max_length=200, description="the source's event id (deduplication)")
 
 
@@ -68,7 +97,9 @@ class MailingOut(BaseModel):
     effective_date: str | None = Field(description="first presentation (Paris date), else delivery")
     deadline: str | None = Field(description="effective date + payment days, CPC 641/642 with the debtor's holidays")
     deposited_at: str | None
-    awaiting_receipt: bool
+    awaiting_receipt: bool = Field(description="deposited or presented, no outcome yet and no scanned avis "
+                                   "de réception uploaded")
+    annexes: list[str] = Field(description="evidence ids printed after the letter")
     created_at: str
     updated_at: str
     events: list[MailingEventOut]
@@ -106,7 +137,9 @@ class CsvReport(BaseModel):
 
 @bp.post("/cases/<case_id>/mailings")
 @operation("Post a letter by registered mail", tags=("mailings",), permission="mailings:write", body=MailingIn,
-           responses={201: MailingOut}, errors=(404,))
+           responses={201: MailingOut}, errors=(404, 409),
+           description="422 with pointers into the case (e.g. /debtor/name, /debtor/address/lines/0) when the "
+                       "recipient's or the sender's address cannot be laid out on the envelope (NF Z10-011).")
 def create(case_id: str):
     body = json_body()
     parsed_body(MailingIn, body)
@@ -163,7 +196,9 @@ def list_():
 
 @bp.post("/mailings/<uuid:mailing_id>/events")
 @operation("Record a tracking event (idempotent; any order)", tags=("mailings",), permission="mailings:write",
-           body=MailingEventIn, responses={200: MailingOut}, errors=(404,))
+           body=MailingEventIn, responses={200: MailingOut}, errors=(404, 409),
+           description="The same event again (same id, or same type and instant) is stored once; an id already "
+                       "recorded with another type or instant is a 409.")
 def add_event(mailing_id):
     mailing_id = str(mailing_id)
     ev = parsed_body(MailingEventIn, json_body())
@@ -195,10 +230,21 @@ def receipt(mailing_id):
 @bp.get("/mailings/<uuid:mailing_id>/pdf")
 @operation("The print-ready packet: address sheet for a DL window envelope, then the signed letter",
            tags=("mailings",), permission="cases:read", responses={200: ("The packet", None, "application/pdf")},
-           errors=(404,))
+           errors=(404,), description="Built and archived on first request (recorded in the case's ledger), then "
+                                      "served from the archive. 422 with pointers into the case when an address "
+                                      "cannot be laid out on the envelope.")
 def packet(mailing_id):
     mailing_id = str(mailing_id)
-    pdf, _ = run_read(lambda conn, p: mail.packet_pdf(conn, container(), p.tenant_id, mailing_id), "cases:read")
+    c = container()
+    found = run_read(lambda conn, p: mail.stored_packet(conn, c, p.tenant_id, mailing_id), "cases:read")
+    if found is None:
+        def effect(conn, p):
+            return _packet_response(mail.packet_pdf(conn, c, p.tenant_id, mailing_id, actor=p.actor)[0], mailing_id)
+        return run_write(effect, "cases:read")
+    return _packet_response(found[0], mailing_id)
+
+
+def _packet_response(pdf: bytes, mailing_id: str) -> Response:
     resp = Response(pdf, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'attachment; filename="envoi-{mailing_id}.pdf"'
     resp.headers["X-Content-SHA256"] = hashlib.sha256(pdf).hexdigest()
@@ -213,7 +259,7 @@ def print_batch():
     req = parsed_body(PrintBatchIn, json_body())
 
     def effect(conn, p):
-        pdf, manifest = mail.print_batch(conn, container(), p.tenant_id, req.mailing_ids)
+        pdf, manifest = mail.print_batch(conn, container(), p.tenant_id, req.mailing_ids, actor=p.actor)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("batch.pdf", pdf)
@@ -236,6 +282,9 @@ def tracking_import():
         raise Problem(415, "Unsupported media type", "send the CSV as text/csv")
     dry_run = bool_arg("dry_run", False)
     text = request.get_data()
+    if has_forbidden_characters(text.decode("utf-8", "replace")):
+        raise Problem(422, "Invalid input", FORBIDDEN_CHARACTERS_DETAIL,
+                      errors=[{"pointer": "", "detail": f"the CSV holds a control character: {FORBIDDEN_CHARACTERS_DETAIL}"}])
     return run_write(lambda conn, p: (200, mail.import_tracking_csv(conn, p.tenant_id, p.actor, text,
                                                                     dry_run=dry_run), {}), "mailings:write")
 
@@ -272,6 +321,12 @@ def hook(provider: str):
     except WebhookSignatureError as exc:
         raise Problem(401, "Invalid webhook signature", exc.reason) from None
     try:
+        screened = forbidden_character_errors(json.loads(body))
+    except (ValueError, RecursionError):
+        screened = []             # not JSON: the provider's parser judges it
+    if screened:
+        raise Problem(422, "Invalid webhook payload", FORBIDDEN_CHARACTERS_DETAIL, errors=screened)
+    try:
         events = impl.parse_webhook(body)
     except ProviderError as exc:
         raise Problem(422, "Invalid webhook payload", str(exc), errors=[{"pointer": "", "detail": str(exc)}]) from None
@@ -284,5 +339,8 @@ def hook(provider: str):
             return {"status": "duplicate", "applied": 0, "unknown_tracking_numbers": 0}
         conn.execute(insert(inbound_hook_events).values(provider=provider, event_id=delivery_id,
                                                         received_at=dt.datetime.now(dt.timezone.utc)))
-        counts = mail.apply_provider_events(conn, provider, events)
+        try:
+            counts = mail.apply_provider_events(conn, provider, events)
+        except DomainError as exc:   # e.g. an event id already recorded with other content: 409
+            raise domain_problem(exc) from None
     return {"status": "accepted", **counts}

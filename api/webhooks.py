@@ -1,6 +1,8 @@
 """Webhook subscriptions and the event feed."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, Field
 
@@ -13,6 +15,7 @@ from .problems import Problem
 
 bp = Blueprint("webhooks", __name__)
 MAX_SEQ = 2**63 - 1   # event sequence numbers are 64-bit database integers
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 class SubscriptionOut(BaseModel):
     id: str
@@ -71,13 +74,17 @@ def delete(sub_id: str):
 @bp.get("/events")
 @operation("Replay events after a sequence number", tags=("webhooks",), permission="cases:read",
            responses={200: EventList}, errors=(422,),
+           description="A tenant's events become visible in `seq` order (emission is serialised per tenant), "
+                       "so polling from the last `next_since` never skips one.",
            params=(Param("since", schema={"type": "integer", "minimum": 0, "maximum": MAX_SEQ, "default": 0},
                          description="the `seq` of the last event already processed"),
                    Param("limit", schema={"type": "integer", "minimum": 1, "maximum": 500, "default": 100})))
 def events():
     try:
-        since = int(request.args.get("since", 0))
-        limit = int(request.args.get("limit", 100))
+        raw_since, raw_limit = request.args.get("since", "0"), request.args.get("limit", "100")
+        if not (_DIGITS.fullmatch(raw_since) and _DIGITS.fullmatch(raw_limit)):   # int() takes "٥", " 5", "1_0"
+            raise ValueError
+        since, limit = int(raw_since), int(raw_limit)
         if not 0 <= since <= MAX_SEQ or not 1 <= limit <= 500:
             raise ValueError
     except ValueError:

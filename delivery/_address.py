@@ -61,7 +61,7 @@ _TITLE_ABBREVIATIONS = {
 }
 # A résidence is the building line (role 3), not the street.
 _STREET_WORDS = sorted(set(_VOIE_ABBREVIATIONS) - {"RESIDENCE"}, key=len, reverse=True)
-_STREET_START = re.compile(r"(\d|(?:RUE|" + "|".join(_STREET_WORDS) + r"|BP|CS|TSA|LIEU DIT)\b)")
+_STREET_START = re.compile(r"([0-9]|(?:RUE|" + "|".join(_STREET_WORDS) + r"|BP|CS|TSA|LIEU DIT)\b)")
 _LIGATURES = str.maketrans({"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae", "ß": "ss"})
 
 
@@ -123,6 +123,20 @@ def _fit(line: str, tables: tuple[dict[str, str], ...]) -> str:
     return line
 
 
+def _split_name(name: str) -> list[str] | None:
+    """A name over 38 characters on two lines, cut at the last space that lets both fit.
+
+    None when it fits on one line or cannot be cut without breaking a word (then it is an
+    error, never a truncation).
+    """
+    if len(name) <= MAX_LINE:
+        return None
+    for cut in range(min(MAX_LINE, len(name) - 1), 0, -1):
+        if name[cut] == " " and len(name) - cut - 1 <= MAX_LINE:
+            return [name[:cut], name[cut + 1:]]
+    return None
+
+
 def _street_index(lines: list[str]) -> int:
     for i, line in enumerate(lines):
         if _STREET_START.match(_postal_form(line)):
@@ -163,10 +177,14 @@ def _layout(
     if not domestic and country_line is None:
         errors.append(("country", f"unknown ISO 3166-1 country code {country!r}"))
 
+    name_split = False
     if name is None:
         out.append("")  # reserve the recipient line when only the postal part is checked
     elif not _squash(name):
         errors.append(("name", "recipient name is required"))
+    elif (halves := _split_name(_squash(name))) is not None:
+        out.extend(halves)
+        name_split = True
     else:
         add("name", _squash(name))
     if complement and _squash(complement):
@@ -181,8 +199,10 @@ def _layout(
             add(f"lines[{i}]", _postal_form(line), (_VOIE_ABBREVIATIONS, _TITLE_ABBREVIATIONS))
 
     code = "".join(postal_code.split())
-    if domestic and not re.fullmatch(r"\d{5}", code):
+    if domestic and not re.fullmatch(r"[0-9]{5}", code):  # not \d: "٦٧٠٠٠" is no postcode
         errors.append(("postal_code", "French postcode must be 5 digits"))
+    elif not code.isascii():
+        errors.append(("postal_code", "postcode must be written in ASCII letters and digits"))
     town = _postal_form(city)
     if not town:
         errors.append(("city", "city is required"))
@@ -192,7 +212,11 @@ def _layout(
     if country_line:
         add("country", country_line)
     if len(out) > limit:
-        errors.append(("lines", f"address needs {len(out)} lines, at most {limit} (NF Z10-011)"))
+        if name_split and len(out) - 1 <= limit:
+            errors.append(("name", f"name is {len(_squash(name))} characters: it needs two lines and "
+                                   f"the address leaves room for one (at most {limit} lines, NF Z10-011)"))
+        else:
+            errors.append(("lines", f"address needs {len(out)} lines, at most {limit} (NF Z10-011)"))
     return out, errors
 
 
@@ -211,8 +235,9 @@ def format_address_block(
     order (building, street, lieu-dit/BP). From the street line (role 4) down, text
     becomes capitals without accents or punctuation; the name and the lines before
     the street keep their spelling. Street lines over 38 characters get La Poste's
-    abbreviations (AVENUE → AV …); nothing is ever truncated, so a name that does not
-    fit is an error rather than a silently wrong addressee.
+    abbreviations (AVENUE → AV …). A name over 38 characters takes two lines, cut
+    at a space, when the block still has room; nothing is ever truncated, so a name
+    that does not fit is an error rather than a silently wrong addressee.
     """
     out, errors = _layout(name, lines, postal_code, city, country, complement)
     if errors:

@@ -101,18 +101,35 @@ def _moment(raw: str) -> datetime | None:
     """A local date or time is read in Paris: that is where clerks and La Poste are."""
     value = raw.strip()
     try:
-        if m := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2})[:h](\d{2}))?", value):
+        # [0-9], not \d: int() would read any Unicode digit ("٠٥/٠٣/٢٠٢٦").
+        if m := re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?:\s+([0-9]{1,2})[:h]([0-9]{2}))?", value):
             day, month, year, hour, minute = m.groups()
             at = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0))
-        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        elif re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             at = datetime.combine(date.fromisoformat(value), time())
-        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", value):
+        elif re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*", value) and value.isascii():
             at = datetime.fromisoformat(value)
         else:
             return None
     except ValueError:
         return None
     return at if at.tzinfo is not None else at.replace(tzinfo=PARIS)
+
+
+# What a clerk's own spreadsheet calls the columns, compared without accents or case.
+_COLUMN_ALIASES = {
+    "numero de suivi": "tracking_number", "numero": "tracking_number", "n de suivi": "tracking_number",
+    "numero du pli": "tracking_number", "suivi": "tracking_number",
+    "evenement": "event", "statut": "event", "etat": "event",
+    "quand": "date", "date de l'evenement": "date", "date evenement": "date",
+}
+
+
+def _column(name: str) -> str:
+    """The column a header cell names: ours as they are, or a French alias of them."""
+    plain = unicodedata.normalize("NFKD", name.strip().removeprefix("\ufeff").lower())
+    plain = " ".join("".join(ch for ch in plain if not unicodedata.combining(ch)).replace("°", " ").split())
+    return _COLUMN_ALIASES.get(plain, plain)
 
 
 def _delimiter(text: str) -> str:
@@ -124,8 +141,9 @@ def _delimiter(text: str) -> str:
 def parse_tracking_csv(text: str | bytes, *, now: datetime | None = None) -> CsvImport:
     """Keep the good lines, report each bad one in French for the clerk who typed it.
 
-    Header ``tracking_number,event,date`` in any order (``;`` or ``,``, UTF-8 with or
-    without BOM; extra columns ignored). `event` is one of our event types, a La Poste
+    Header ``tracking_number,event,date`` in any order, or their French names (« Numéro de
+    suivi », « Événement », « Date », compared without accents or case); ``;`` or ``,``, UTF-8
+    with or without BOM; extra columns ignored. `event` is one of our event types, a La Poste
     Suivi code or a French word (« distribué », « NPAI » …). With `now`, dates in the
     future are refused.
     """
@@ -143,7 +161,7 @@ def parse_tracking_csv(text: str | bytes, *, now: datetime | None = None) -> Csv
         return CsvImport(
             [], [CsvError(1, None, "fichier vide : en-tête tracking_number,event,date attendu")]
         )
-    names = [h.strip().removeprefix("\ufeff").lower() for h in header]
+    names = [_column(h) for h in header]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         return CsvImport([], [CsvError(1, c, f"colonne manquante : {c}") for c in missing])

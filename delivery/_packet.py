@@ -24,7 +24,6 @@ from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, NameObject, StreamObject
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -32,7 +31,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from generators import flatten_signature_widgets
+from generators import flatten_signature_widgets, image_page_pdf
 
 from ._address import AddressBlock
 from ._pdfa import claims_pdfa, drop_pdfa_claim, make_pdfa2b
@@ -182,7 +181,7 @@ def build_address_sheet(
         f"Niveau de garantie : {level}",
         f"Numéro de suivi : {number or 'non attribué'}",
         f"Référence : {reference}",
-        f"Destinataire : {recipient_lines[0]}",
+        f"Destinataire : {' '.join(recipient.name.split())}",  # whole, though the window may split it
     ]
     c.setFont(regular, _size_to_fit(recap, regular, 10, 150))
     for i, line in enumerate(recap):
@@ -196,8 +195,18 @@ def _reader(pdf: bytes) -> PdfReader:
     return PdfReader(io.BytesIO(pdf))
 
 
+def _image_page(image: bytes, title: str) -> bytes:
+    """A scan annexed to the letter, as a PDF/A-2b page like the address sheet: an annexed image
+    does not withdraw the packet's PDF/A claim."""
+    page = image_page_pdf(image, centred=True, title=title)     # ValueError when unreadable
+    return make_pdfa2b(page, title=title, created_at=datetime.now(ZoneInfo("Europe/Paris")))
+
+
 def build_packet(address_sheet: bytes, letter_pdf: bytes, annexes: list[bytes]) -> bytes:
     """Address sheet, then the letter, then the annexes, as one PDF to print.
+
+    An annex is a PDF or a PNG/JPEG image (told apart by their first bytes); an image
+    becomes an A4 page.
 
     Starts from a clone of the (PDF/A) address sheet so its XMP and OutputIntent
     survive the merge. The letter's pages are copied into a new file: the input bytes
@@ -213,6 +222,8 @@ def build_packet(address_sheet: bytes, letter_pdf: bytes, annexes: list[bytes]) 
     for title, pdf in [("Lettre", letter_pdf)] + [
         (f"Pièce n°{i}", annex) for i, annex in enumerate(annexes, 1)
     ]:
+        if not pdf.startswith(b"%PDF-"):
+            pdf = _image_page(pdf, title)
         reader = _reader(pdf)
         parts.append(reader)
         writer.append(reader, outline_item=title)

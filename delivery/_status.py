@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -85,7 +85,8 @@ def dedupe_key(event: MailingEvent) -> Hashable:
     """
     if event.id is not None:
         return ("id", event.id)
-    return ("at", event.type, event.at)
+    # In UTC, so that 10:12+01:00 and 09:12Z give one key, in repr() as in ==.
+    return ("at", event.type, event.at.astimezone(timezone.utc))
 
 
 def _sort_key(event: MailingEvent) -> tuple:

@@ -17,8 +17,9 @@ __all__ = [
 TrackingKind = Literal["s10", "laposte"]
 
 _S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
-_S10 = re.compile(r"[A-Z]{2}\d{9}[A-Z]{2}")
-_LAPOSTE = re.compile(r"\d[A-Z]\d{11}")
+# ASCII only: `\d` would accept any Unicode digit (RA٤٧٣١٢٤٨٢٩FR), which no label carries.
+_S10 = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}")
+_LAPOSTE = re.compile(r"[0-9][A-Z][0-9]{11}")
 # Babel lists these pseudo-regions next to the ISO 3166-1 codes; no post office issues them.
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"})
 
@@ -45,7 +46,7 @@ class TrackingNumber:
 
 def s10_check_digit(serial: str) -> int:
     """UPU S10 check digit of an 8-digit serial (weights 8 6 4 2 3 5 9 7, mod 11)."""
-    if not re.fullmatch(r"\d{8}", serial):
+    if not re.fullmatch(r"[0-9]{8}", serial):
         raise ValueError("an S10 serial is exactly 8 digits")
     check = 11 - sum(int(d) * w for d, w in zip(serial, _S10_WEIGHTS)) % 11
     return {10: 0, 11: 5}.get(check, check)
@@ -64,7 +65,13 @@ def _iso_countries() -> frozenset[str]:
 
 def _normalise(raw: str) -> str:
     # Clerks copy numbers from stickers printed in groups ("RA 4731 2482 9 FR").
-    return "".join(raw.split()).upper()
+    # Checked before upper(): "ſ".upper() is an ASCII "S".
+    compact = "".join(raw.split())
+    if not compact.isascii():
+        raise TrackingNumberError(
+            "format", "tracking number must be ASCII letters and digits (0-9, A-Z)"
+        )
+    return compact.upper()
 
 
 def parse_tracking_number(raw: str) -> TrackingNumber:
@@ -78,14 +85,14 @@ def parse_tracking_number(raw: str) -> TrackingNumber:
     value = _normalise(raw)
     if not value:
         raise TrackingNumberError("format", "tracking number is empty")
-    if value[0].isdigit():
+    if value[0] in "0123456789":
         if not _LAPOSTE.fullmatch(value):
             raise TrackingNumberError(
                 "laposte.format",
                 "La Poste number must be a digit, a letter and 11 digits",
             )
         return TrackingNumber(value, "laposte", value[:2], None)
-    if value[:2].isalpha() and value[:2].isascii():
+    if value[:2].isalpha():
         if not _S10.fullmatch(value):
             raise TrackingNumberError(
                 "s10.format", "S10 number must be 2 letters, 9 digits and 2 letters"

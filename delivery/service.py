@@ -1,9 +1,11 @@
 """Registered mail of a case: mailings, their tracking events, packets and the dates they start.
 
 Events come from clerks, CSV imports and provider webhooks, in any order and possibly twice;
-each is stored once (keyed by `dedupe_key`) and the mailing's state is re-derived from all of
-them. The first presentation of a mise en demeure becomes the case's `formal_notice_date` and
-starts the payment deadline (CPC 641/642 with the debtor's holidays).
+each is stored once (by the source's id, else by type and UTC instant) and the mailing's state
+is re-derived from all of them. The case's `formal_notice_date` is the effective date (first
+presentation) of its earliest mise en demeure that has one, recomputed on every event: civil
+interest runs from it. Each mailing's payment deadline follows CPC 641/642 with the holidays
+of the debtor's region.
 """
 from __future__ import annotations
 
@@ -13,25 +15,27 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from pypdf.errors import PdfReadError
+from sqlalchemy import Connection, exists, func, insert, literal, not_, or_, select, update
 
 from casefiles import services as cases
 from casefiles.errors import Conflict, InvalidInput, NotFound
 from casefiles.model import CaseFile, FieldError
-from persistence.tables import documents, mailing_events, mailings
+from persistence.tables import documents, evidence, mailing_events, mailings
 
-from ._address import AddressBlock
+from ._address import AddressBlock, validate_postal_address
 from ._csv_import import parse_tracking_csv
 from ._packet import BatchItem, build_address_sheet, build_packet, build_print_batch
 from ._status import EVENT_TYPES, MailingEvent, dedupe_key, derive_status
 from ._tracking import TrackingNumberError, parse_tracking_number
 
 __all__ = ["create_mailing", "set_tracking_number", "get_mailing", "list_mailings", "record_event",
-           "attach_receipt_scan", "import_tracking_csv", "packet_pdf", "print_batch", "apply_provider_events",
-           "scan_deadlines", "AWAITING"]
+           "attach_receipt_scan", "import_tracking_csv", "packet_pdf", "stored_packet", "print_batch",
+           "apply_provider_events", "scan_deadlines", "AWAITING"]
 
 AWAITING = ("deposited", "presented")
 LETTER_KINDS = ("mise_en_demeure", "relance", "requete_injonction_de_payer")
+ANNEX_MEDIA = ("application/pdf", "image/png", "image/jpeg")
 
 
 def _now() -> dt.datetime:
@@ -52,10 +56,33 @@ def _events(conn: Connection, mailing_id: str) -> list[Mapping[str, Any]]:
                              .order_by(mailing_events.c.at, mailing_events.c.created_at)).mappings())
 
 
+def _mailing_prefix(tenant_id: str, case_id: str, mailing_id: str) -> str:
+    return f"tenants/{tenant_id}/cases/{case_id}/mailings/{mailing_id}/"
+
+
+def _receipt_scanned():
+    """SQL: the mailing row has a scanned avis de réception (evidence archived under its prefix)."""
+    prefix = (literal("tenants/") + mailings.c.tenant_id + literal("/cases/") + mailings.c.case_id
+              + literal("/mailings/") + mailings.c.id + literal("/receipt-"))
+    return exists(select(evidence.c.id).where(
+        evidence.c.tenant_id == mailings.c.tenant_id, evidence.c.case_id == mailings.c.case_id,
+        evidence.c.kind == "receipt_scan", evidence.c.archive_key.startswith(prefix)))
+
+
+def _has_receipt_scan(conn: Connection, row: Mapping[str, Any]) -> bool:
+    prefix = _mailing_prefix(row["tenant_id"], row["case_id"], row["id"]) + "receipt-"
+    return conn.execute(select(evidence.c.id).where(
+        evidence.c.tenant_id == row["tenant_id"], evidence.c.case_id == row["case_id"],
+        evidence.c.kind == "receipt_scan", evidence.c.archive_key.startswith(prefix, autoescape=True))
+        .limit(1)).first() is not None
+
+
 def _out(conn: Connection, row: Mapping[str, Any], events: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
     events = _events(conn, row["id"]) if events is None else events
     case = conn.execute(select(cases.cases.c.reference, cases.cases.c.debtor_name)
                         .where(cases.cases.c.id == row["case_id"])).first()
+    # The clerk holds the signed avis once it is scanned, whatever tracking events say.
+    awaiting = row["status"] in AWAITING and not _has_receipt_scan(conn, row)
     return {
         "id": row["id"], "case_id": row["case_id"], "case_reference": case.reference, "debtor_name": case.debtor_name,
         "document_id": row["document_id"], "service": row["service"], "level": row["level"],
@@ -64,7 +91,8 @@ def _out(conn: Connection, row: Mapping[str, Any], events: list[Mapping[str, Any
         "effective_date": row["effective_date"].isoformat() if row["effective_date"] else None,
         "deadline": row["deadline"].isoformat() if row["deadline"] else None,
         "deposited_at": row["deposited_at"].isoformat() if row["deposited_at"] else None,
-        "awaiting_receipt": row["status"] in AWAITING,
+        "awaiting_receipt": awaiting,
+        "annexes": list(row.get("annexes") or []),
         "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat(),
         "events": [{"type": e["type"], "at": e["at"].isoformat(), "source": e["source"]} for e in events],
     }
@@ -86,7 +114,7 @@ def create_mailing(conn: Connection, tenant_id: str, actor: str, case_id: str, d
     if not isinstance(data, dict):
         raise InvalidInput([FieldError("", "must be a JSON object")])
     errors = [FieldError(f"/{k}", "unknown field") for k in data
-              if k not in ("document_id", "service", "level", "tracking_number")]
+              if k not in ("document_id", "service", "level", "tracking_number", "annexes")]
     if data.get("service") not in ("lrar", "lre"):
         errors.append(FieldError("/service", "service must be lrar or lre"))
     if data.get("level") not in ("R1", "R2", "R3"):
@@ -99,9 +127,13 @@ def create_mailing(conn: Connection, tenant_id: str, actor: str, case_id: str, d
             tracking = _tracking(data["tracking_number"])
         except InvalidInput as exc:
             errors += exc.errors
+    annex_ids = data.get("annexes") or []
+    if not isinstance(annex_ids, list) or not all(isinstance(a, str) for a in annex_ids):
+        errors.append(FieldError("/annexes", "annexes must be a list of evidence ids"))
+        annex_ids = []
     if errors:
         raise InvalidInput(errors)
-    cases.get_case(conn, tenant_id, case_id)
+    case, _ = cases.load_case(conn, tenant_id, case_id)
     doc = conn.execute(select(documents).where(documents.c.id == data["document_id"],
                                                documents.c.tenant_id == tenant_id,
                                                documents.c.case_id == case_id)).mappings().first()
@@ -109,19 +141,61 @@ def create_mailing(conn: Connection, tenant_id: str, actor: str, case_id: str, d
         raise InvalidInput([FieldError("/document_id", "no document with this id in the case")])
     if doc["kind"] not in LETTER_KINDS:
         raise InvalidInput([FieldError("/document_id", f"a {doc['kind']} is not a letter to post")])
+    if errors := _annex_errors(conn, tenant_id, case_id, annex_ids) + _address_errors(case):
+        raise InvalidInput(errors)
     if doc["status"] != "ready":
         raise Conflict(f"document {doc['id']} is {doc['status']}: wait until it is ready")
     moment = _now()
     row = dict(id=str(uuid.uuid4()), tenant_id=tenant_id, case_id=case_id, document_id=doc["id"],
                service=data["service"], level=data["level"], provider="paper" if data["service"] == "lrar" else "lre",
                tracking_number=tracking, status="created", payment_days=doc["params"].get("payment_days", 8),
-               created_at=moment, updated_at=moment)
+               annexes=list(annex_ids), created_at=moment, updated_at=moment)
     conn.execute(insert(mailings).values(**row))
     cases.append_event(conn, _locked_case(conn, case_id), "mailing.created", actor, {
         "mailing_id": row["id"], "document_id": doc["id"], "document_sha256": doc["sha256"],
-        "service": row["service"], "level": row["level"], "tracking_number": tracking})
+        "service": row["service"], "level": row["level"], "tracking_number": tracking,
+        "annexes": row["annexes"]})
     _queue_packet(conn, row)
     return _out(conn, {**row, "effective_date": None, "deadline": None, "deposited_at": None}, [])
+
+
+def _annex_errors(conn: Connection, tenant_id: str, case_id: str, annex_ids: list[str]) -> list[FieldError]:
+    """Annexes are evidence of the same case, in a form the packet can print."""
+    found = {r.id: r for r in conn.execute(select(evidence.c.id, evidence.c.media_type).where(
+        evidence.c.id.in_(annex_ids), evidence.c.tenant_id == tenant_id, evidence.c.case_id == case_id))} \
+        if annex_ids else {}
+    errors = []
+    for i, annex_id in enumerate(annex_ids):
+        if annex_id not in found:
+            errors.append(FieldError(f"/annexes/{i}", "no evidence with this id in the case"))
+        elif found[annex_id].media_type not in ANNEX_MEDIA:
+            errors.append(FieldError(f"/annexes/{i}", f"a {found[annex_id].media_type} file cannot be printed"))
+        elif annex_id in annex_ids[:i]:
+            errors.append(FieldError(f"/annexes/{i}", "this evidence is already annexed"))
+    return errors
+
+
+_ADDRESS_POINTERS = {"name": "/name", "complement": "/address/lines", "lines": "/address/lines",
+                     "postal_code": "/address/postal_code", "city": "/address/city", "country": "/address/country"}
+
+
+def _sender(case: CaseFile) -> tuple[str, Any]:
+    return ("/collection_agency", case.collection_agency) if case.collection_agency else ("/creditor", case.creditor)
+
+
+def _address_errors(case: CaseFile) -> list[FieldError]:
+    """Why the envelope's recipient or return block cannot be laid out, as pointers into the case."""
+    errors = []
+    for base, party in (("/debtor", case.debtor), _sender(case)):
+        a = party.address
+        for field, message in validate_postal_address(list(a.lines), a.postal_code, a.city, a.country,
+                                                      name=party.name):
+            if field.startswith("lines["):
+                pointer = f"{base}/address/lines/{field[6:-1]}"
+            else:
+                pointer = base + _ADDRESS_POINTERS.get(field, "/address")
+            errors.append(FieldError(pointer, f"{message} (NF Z10-011 envelope block)"))
+    return errors
 
 
 def set_tracking_number(conn: Connection, tenant_id: str, actor: str, mailing_id: str, data: Any) -> dict[str, Any]:
@@ -158,9 +232,9 @@ def list_mailings(conn: Connection, tenant_id: str, *, case_id: str | None = Non
     if case_id:
         q = q.where(mailings.c.case_id == case_id)
     if awaiting_receipt is True:
-        q = q.where(mailings.c.status.in_(AWAITING))
+        q = q.where(mailings.c.status.in_(AWAITING), not_(_receipt_scanned()))
     elif awaiting_receipt is False:
-        q = q.where(mailings.c.status.notin_(AWAITING))
+        q = q.where(or_(mailings.c.status.notin_(AWAITING), _receipt_scanned()))
     if older_than_days is not None:
         cutoff = _now() - dt.timedelta(days=older_than_days)
         q = q.where(func.coalesce(mailings.c.deposited_at, mailings.c.created_at) <= cutoff)
@@ -171,26 +245,20 @@ def list_mailings(conn: Connection, tenant_id: str, *, case_id: str | None = Non
 
 def _refresh(conn: Connection, mailing: Mapping[str, Any], actor: str) -> dict[str, Any]:
     """Re-derives the state from every stored event and propagates it to the case."""
-    from law import payment_deadline
+    from law import procedural_deadline
+    from law.deadlines import debtor_region
     import webhooks
     stored = _events(conn, mailing["id"])
     state = derive_status(MailingEvent(e["type"], e["at"], None, e["source"]) for e in stored)
     case_row = _locked_case(conn, mailing["case_id"])
     case = CaseFile.model_validate(case_row["data"])
-    deadline = payment_deadline(state.effective_date, mailing["payment_days"], case.debtor.address.postal_code) \
+    # The claim engine's region rule: a German debtor at 68159 Mannheim has no Alsace-Moselle holidays.
+    deadline = procedural_deadline(state.effective_date, days=mailing["payment_days"], region=debtor_region(case)) \
         if state.effective_date else None
     conn.execute(update(mailings).where(mailings.c.id == mailing["id"]).values(
         status=state.status, effective_date=state.effective_date, deadline=deadline,
         deposited_at=state.deposited_at, updated_at=_now()))
-    kind = conn.execute(select(documents.c.kind).where(documents.c.id == mailing["document_id"])).scalar()
-    if kind == "mise_en_demeure" and state.effective_date and \
-            case_row["data"].get("formal_notice_date") != state.effective_date.isoformat():
-        new = dict(case_row["data"], formal_notice_date=state.effective_date.isoformat())
-        cases.update_case_data(conn, case_row, actor, "case.formal_notice_dated",
-                               {"mailing_id": mailing["id"], "formal_notice_date": new["formal_notice_date"],
-                                "basis": "date of first presentation of the mise en demeure"}, new,
-                               status="formal_notice" if case_row["status"] == "open" else case_row["status"])
-        case_row = _locked_case(conn, mailing["case_id"])
+    case_row = _date_formal_notice(conn, case_row, mailing, actor)
     if state.address_invalid and not case_row["address_invalid"]:
         cases.append_event(conn, case_row, "case.address_invalid", actor,
                            {"mailing_id": mailing["id"], "reason": "n'habite pas à l'adresse indiquée"},
@@ -201,10 +269,53 @@ def _refresh(conn: Connection, mailing: Mapping[str, Any], actor: str) -> dict[s
     return out
 
 
+def _date_formal_notice(conn: Connection, case_row: Mapping[str, Any], mailing: Mapping[str, Any],
+                        actor: str) -> Mapping[str, Any]:
+    """Sets the case's formal notice date to the earliest effective date among its mises en demeure.
+
+    Recomputed from every mailing, so the arrival order of events does not matter. When no
+    mise en demeure has an effective date any more (an NPAI came in) and the case's date was
+    the one this mailing had given it, the date is cleared and the case is back to "open".
+    """
+    earliest = conn.execute(
+        select(mailings.c.id, mailings.c.effective_date)
+        .select_from(mailings.join(documents, documents.c.id == mailings.c.document_id))
+        .where(mailings.c.case_id == case_row["id"], documents.c.kind == "mise_en_demeure",
+               mailings.c.effective_date.isnot(None))
+        .order_by(mailings.c.effective_date, mailings.c.created_at, mailings.c.id).limit(1)).first()
+    current = case_row["data"].get("formal_notice_date")
+    if earliest is not None:
+        date = earliest.effective_date.isoformat()
+        if current == date:
+            return case_row
+        new = dict(case_row["data"], formal_notice_date=date)
+        cases.update_case_data(conn, case_row, actor, "case.formal_notice_dated",
+                               {"mailing_id": earliest.id, "formal_notice_date": date,
+                                "basis": "date of first presentation of the earliest mise en demeure"}, new,
+                               status="formal_notice" if case_row["status"] == "open" else case_row["status"])
+    elif current is not None and mailing["effective_date"] is not None and \
+            current == mailing["effective_date"].isoformat() and conn.execute(
+                select(documents.c.kind).where(documents.c.id == mailing["document_id"])).scalar() \
+            == "mise_en_demeure":
+        new = {k: v for k, v in case_row["data"].items() if k != "formal_notice_date"}
+        cases.update_case_data(conn, case_row, actor, "case.formal_notice_dated",
+                               {"mailing_id": mailing["id"], "formal_notice_date": None,
+                                "basis": "no mise en demeure has an effective date any more"}, new,
+                               status="open" if case_row["status"] == "formal_notice" else case_row["status"])
+    else:
+        return case_row
+    return _locked_case(conn, case_row["id"])
+
+
 def record_event(conn: Connection, tenant_id: str, actor: str, mailing_id: str, *, type: str,
                  at: dt.datetime, source: str = "clerk", event_id: str | None = None,
                  raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Stores one tracking event (once) and answers the mailing's new state."""
+    """Stores one tracking event (once) and answers the mailing's new state.
+
+    An event with an id is the same event as a stored one with that id (the same id with
+    another type or instant is a conflict); with or without an id, an event of the same type
+    at the same instant (compared in UTC) is the same event too.
+    """
     errors = []
     if type not in EVENT_TYPES:
         errors.append(FieldError("/type", f"type must be one of {', '.join(EVENT_TYPES)}"))
@@ -215,11 +326,20 @@ def record_event(conn: Connection, tenant_id: str, actor: str, mailing_id: str, 
     if errors:
         raise InvalidInput(errors)
     mailing = _row(conn, tenant_id, mailing_id, lock=True)
-    event = MailingEvent(type, at, event_id, source)
-    key = hashlib.sha256(repr(dedupe_key(event)).encode()).hexdigest()
-    if conn.execute(select(mailing_events.c.id).where(mailing_events.c.mailing_id == mailing_id,
-                                                      mailing_events.c.dedupe_key == key)).first():
-        return _out(conn, mailing)              # the same event again: stored once
+    at_utc = at.astimezone(dt.timezone.utc)
+    key = _stored_key(MailingEvent(type, at, event_id, source))
+    if event_id is not None:
+        same_id = conn.execute(select(mailing_events.c.type, mailing_events.c.at).where(
+            mailing_events.c.mailing_id == mailing_id, mailing_events.c.dedupe_key == key)).first()
+        if same_id is not None:
+            if (same_id.type, same_id.at) == (type, at_utc):
+                return _out(conn, mailing)      # the same event again: stored once
+            raise Conflict(f"event id {event_id!r} is already recorded for mailing {mailing_id} as "
+                           f"{same_id.type} at {same_id.at.isoformat()}, not {type} at {at.isoformat()}")
+    if conn.execute(select(mailing_events.c.id).where(
+            mailing_events.c.mailing_id == mailing_id, mailing_events.c.type == type,
+            mailing_events.c.at == at_utc)).first():
+        return _out(conn, mailing)              # the same scan from another source, or without its id
     conn.execute(insert(mailing_events).values(id=str(uuid.uuid4()), mailing_id=mailing_id, dedupe_key=key,
                                                type=type, at=at, source=source, raw=dict(raw or {}),
                                                created_at=_now()))
@@ -228,22 +348,38 @@ def record_event(conn: Connection, tenant_id: str, actor: str, mailing_id: str, 
     return _refresh(conn, mailing, actor)
 
 
+def _stored_key(event: MailingEvent) -> str:
+    """The mailing_events.dedupe_key of an event; ids keep the digest earlier versions stored."""
+    key = dedupe_key(event)
+    text = repr(key) if key[0] == "id" else f"at:{event.type}:{event.at.astimezone(dt.timezone.utc).isoformat()}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def attach_receipt_scan(conn: Connection, container, tenant_id: str, actor: str, mailing_id: str, *, data: bytes,
                         media_type: str, filename: str | None) -> dict[str, Any]:
     mailing = _row(conn, tenant_id, mailing_id)
     sha = hashlib.sha256(data).hexdigest()
     ext = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[media_type]
-    key = f"tenants/{tenant_id}/cases/{mailing['case_id']}/mailings/{mailing_id}/receipt-{sha}.{ext}"
-    stored = container.archive.put(key, data, media_type)
+    key = f"{_mailing_prefix(tenant_id, mailing['case_id'], mailing_id)}receipt-{sha}.{ext}"
+    # Archived inside the transaction, after the row: a failed put leaves no evidence row behind.
     ev = cases.record_evidence(conn, tenant_id, actor, mailing["case_id"], kind="receipt_scan",
                                title=f"Avis de réception LRAR {mailing['tracking_number'] or mailing_id}",
                                filename=filename, media_type=media_type, size=len(data), sha256=sha,
-                               archive_key=key, version_id=stored.version_id, event_type="mailing.receipt_scanned")
+                               archive_key=key, store=lambda: container.archive.put(key, data, media_type),
+                               event_type="mailing.receipt_scanned")
     return {"mailing": get_mailing(conn, tenant_id, mailing_id), "evidence": ev}
 
 
 def import_tracking_csv(conn: Connection, tenant_id: str, actor: str, text: str | bytes, *,
                         dry_run: bool) -> dict[str, Any]:
+    """Records the good lines; touches several cases, so webhooks are emitted at the end."""
+    import webhooks
+    with webhooks.emitting_at_end(conn):
+        return _import_tracking_csv(conn, tenant_id, actor, text, dry_run=dry_run)
+
+
+def _import_tracking_csv(conn: Connection, tenant_id: str, actor: str, text: str | bytes, *,
+                         dry_run: bool) -> dict[str, Any]:
     parsed = parse_tracking_csv(text, now=_now())
     header = [e for e in parsed.errors if e.line == 1]
     if header:   # without its header row nothing in the file can be read
@@ -267,17 +403,22 @@ def import_tracking_csv(conn: Connection, tenant_id: str, actor: str, text: str 
 
 
 def apply_provider_events(conn: Connection, provider: str, events) -> dict[str, int]:
-    """Events from a provider webhook: matched by tracking number across tenants."""
+    """Events from a provider webhook: matched by tracking number across tenants.
+
+    Touches several cases (and tenants), so webhooks are emitted at the end (see webhooks.emit).
+    """
+    import webhooks
     applied = unknown = 0
-    for ev in events:
-        rows = conn.execute(select(mailings.c.id, mailings.c.tenant_id).where(
-            mailings.c.tracking_number == ev.tracking_number)).all()
-        if not rows:
-            unknown += 1
-        for r in rows:
-            record_event(conn, r.tenant_id, f"provider:{provider}", r.id, type=ev.event_type, at=ev.at,
-                         source=provider, event_id=ev.provider_event_id, raw={"code": ev.raw_code})
-            applied += 1
+    with webhooks.emitting_at_end(conn):
+        for ev in events:
+            rows = conn.execute(select(mailings.c.id, mailings.c.tenant_id).where(
+                mailings.c.tracking_number == ev.tracking_number)).all()
+            if not rows:
+                unknown += 1
+            for r in rows:
+                record_event(conn, r.tenant_id, f"provider:{provider}", r.id, type=ev.event_type, at=ev.at,
+                             source=provider, event_id=ev.provider_event_id, raw={"code": ev.raw_code})
+                applied += 1
     return {"applied": applied, "unknown_tracking_numbers": unknown}
 
 
@@ -286,30 +427,86 @@ def _block(party, name: str | None = None) -> AddressBlock:
     return AddressBlock(name or party.name, list(a.lines), a.postal_code, a.city, a.country)
 
 
-def packet_pdf(conn: Connection, container, tenant_id: str, mailing_id: str) -> tuple[bytes, str]:
-    """The print-ready packet (address sheet + signed letter), archived once, then served."""
+def _packet_key(mailing: Mapping[str, Any]) -> str:
+    """One packet per tracking number: the number is printed on the address sheet."""
+    return f"{_mailing_prefix(mailing['tenant_id'], mailing['case_id'], mailing['id'])}packet-" \
+           f"{mailing['tracking_number'] or 'sans-numero'}.pdf"
+
+
+def stored_packet(conn: Connection, container, tenant_id: str, mailing_id: str) -> tuple[bytes, str] | None:
+    """The packet already archived for the mailing's current tracking number, read back by the
+    version and digest recorded when it was archived; None when it is still to be built."""
     mailing = _row(conn, tenant_id, mailing_id)
-    key = f"tenants/{tenant_id}/cases/{mailing['case_id']}/mailings/{mailing_id}/packet-" \
-          f"{mailing['tracking_number'] or 'sans-numero'}.pdf"
+    key = _packet_key(mailing)
+    if mailing["packet_key"] != key:
+        return None
+    return container.archive.get(key, version_id=mailing["packet_version"],
+                                 expected_sha256=mailing["packet_sha256"]), key
+
+
+def packet_pdf(conn: Connection, container, tenant_id: str, mailing_id: str, *,
+               actor: str = "system") -> tuple[bytes, str]:
+    """The print-ready packet (address sheet, signed letter, annexes), archived once, then served.
+
+    Needs a write transaction: the first call archives the packet, records its key, digest and
+    version on the mailing and appends `mailing.packet_archived` to the case's ledger. A packet
+    found in the archive but not recorded (its run did not commit) is recorded, not rebuilt.
+    Raises InvalidInput (pointers into the case) when an address cannot be laid out.
+    """
+    mailing = _row(conn, tenant_id, mailing_id, lock=True)    # one builder at a time
+    served = stored_packet(conn, container, tenant_id, mailing_id)
+    if served is not None:
+        return served
+    key = _packet_key(mailing)
     existing = container.archive.head(key)
-    if existing:
-        return container.archive.get(key), key
-    case, _ = cases.load_case(conn, tenant_id, mailing["case_id"])
-    doc = conn.execute(select(documents).where(documents.c.id == mailing["document_id"])).mappings().one()
-    sender = _block(case.collection_agency or case.creditor)
-    sheet = build_address_sheet(sender, _block(case.debtor), mailing["tracking_number"], mailing["level"],
-                                mailing["service"], case.reference)
-    pdf = build_packet(sheet, container.archive.get(doc["pdf_key"]), [])
-    container.archive.put(key, pdf, "application/pdf")
+    if existing is not None:
+        pdf = container.archive.get(key, version_id=existing.version_id)
+        stored = existing
+    else:
+        pdf = _build_packet(conn, container, tenant_id, mailing)
+        stored = container.archive.put(key, pdf, "application/pdf")
+    sha = hashlib.sha256(pdf).hexdigest()
+    conn.execute(update(mailings).where(mailings.c.id == mailing_id).values(
+        packet_key=key, packet_sha256=sha, packet_version=stored.version_id, updated_at=_now()))
+    cases.append_event(conn, _locked_case(conn, mailing["case_id"]), "mailing.packet_archived", actor, {
+        "mailing_id": mailing_id, "sha256": sha, "archive_key": key, "version_id": stored.version_id})
     return pdf, key
 
 
-def print_batch(conn: Connection, container, tenant_id: str, mailing_ids: list[str]) -> tuple[bytes, str]:
+def _build_packet(conn: Connection, container, tenant_id: str, mailing: Mapping[str, Any]) -> bytes:
+    case, _ = cases.load_case(conn, tenant_id, mailing["case_id"])
+    if errors := _address_errors(case):
+        raise InvalidInput(errors, detail="the case's addresses cannot be printed on the envelope (NF Z10-011): "
+                                          + "; ".join(f"{e.pointer}: {e.message}" for e in errors[:3]))
+    doc = conn.execute(select(documents).where(documents.c.id == mailing["document_id"])).mappings().one()
+    try:
+        sheet = build_address_sheet(_block(_sender(case)[1]), _block(case.debtor), mailing["tracking_number"],
+                                    mailing["level"], mailing["service"], case.reference)
+    except TrackingNumberError as exc:   # stored before the parser refused it
+        raise InvalidInput([FieldError("/tracking_number", f"{exc.rule}: {exc.message}")]) from None
+    letter = container.archive.get(doc["pdf_key"], version_id=doc["pdf_version"], expected_sha256=doc["sha256"])
+    annexes = [_annex(conn, container, tenant_id, mailing, a) for a in mailing["annexes"] or []]
+    try:
+        return build_packet(sheet, letter, annexes)
+    except (ValueError, PdfReadError) as exc:
+        if not annexes:
+            raise
+        raise InvalidInput([FieldError("/annexes", f"an annexed file cannot be printed: {exc}")]) from None
+
+
+def _annex(conn: Connection, container, tenant_id: str, mailing: Mapping[str, Any], evidence_id: str) -> bytes:
+    rec = conn.execute(select(evidence).where(evidence.c.id == evidence_id, evidence.c.tenant_id == tenant_id,
+                                              evidence.c.case_id == mailing["case_id"])).mappings().one()
+    return container.archive.get(rec["archive_key"], version_id=rec["version_id"], expected_sha256=rec["sha256"])
+
+
+def print_batch(conn: Connection, container, tenant_id: str, mailing_ids: list[str], *,
+                actor: str = "system") -> tuple[bytes, str]:
     items = []
     for mid in mailing_ids:
         m = _row(conn, tenant_id, mid)
         case, _ = cases.load_case(conn, tenant_id, m["case_id"])
-        pdf, _ = packet_pdf(conn, container, tenant_id, mid)
+        pdf, _ = packet_pdf(conn, container, tenant_id, mid, actor=actor)
         items.append(BatchItem(mid, m["tracking_number"], case.debtor.name, case.debtor.address.postal_code,
                                case.debtor.address.city, m["level"], pdf))
     return build_print_batch(items)
@@ -318,7 +515,7 @@ def print_batch(conn: Connection, container, tenant_id: str, mailing_ids: list[s
 def scan_deadlines(db, today: dt.date) -> None:
     """Emits `deadline.reached` once per mailing whose payment deadline has passed."""
     import webhooks
-    with db.write() as conn:
+    with db.write() as conn, webhooks.emitting_at_end(conn):
         rows = conn.execute(select(mailings).where(mailings.c.deadline < today,
                                                    mailings.c.deadline >= today - dt.timedelta(days=30))).mappings()
         for m in rows:

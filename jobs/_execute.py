@@ -88,7 +88,7 @@ def execute(container, job_id: str | None = None) -> bool:
     ctx = JobContext(container, job)
     if spec is None:
         with container.db.write() as conn:
-            _store.fail(conn, job.id, f"no handler for job kind {job.kind!r}")
+            _store.fail(conn, job.id, f"no handler for job kind {job.kind!r}", attempt=job.attempts)
         return True
     try:
         result = spec.fn(ctx)
@@ -100,21 +100,28 @@ def execute(container, job_id: str | None = None) -> bool:
         log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, message,
                     exc_info=not transient)
         backoff = spec.delay(job.attempts)
-        if _store.retry_or_fail(container.db, job, message, backoff):
+        outcome = _store.retry_or_fail(container.db, job, message, backoff)
+        if outcome == "failed":
             _finish_failed(container, ctx, spec, {"message": message, "attempts": job.attempts,
                                                   "trace": traceback.format_exc(limit=3)}, already=True)
-        else:
+        elif outcome == "requeued":
             container.queue.dispatch(job.id, delay=backoff)
     else:
         with container.db.write() as conn:
-            _store.complete(conn, job.id, result)
+            _store.complete(conn, job, result)
     return True
 
 
 def _finish_failed(container, ctx: JobContext, spec: JobSpec, details: dict, already: bool = False) -> None:
-    with container.db.write() as conn:
-        if not already:
-            _store.fail(conn, ctx.job.id, details.get("message", "failed"))
+    """Records the failure (unless done already) and runs the kind's failure hook, once: not when
+    this run had lost its lease, since the run that holds it decides."""
+    if not already:
+        with container.db.write() as conn:
+            held = _store.fail(conn, ctx.job.id, details.get("message", "failed"), attempt=ctx.job.attempts)
+        if not held:
+            log.warning("job %s (%s) attempt %s lost its lease before it failed; its failure is dropped",
+                        ctx.job.id, ctx.job.kind, ctx.job.attempts)
+            return
     if spec.on_failure:
         try:
             spec.on_failure(ctx, details)

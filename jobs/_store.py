@@ -4,19 +4,27 @@ A job is claimed by one atomic UPDATE that sets a lease. A worker that dies (SIG
 leaves a running job whose lease expires; the sweeper puts it back in the queue. Steps record
 their outputs as checkpoints, so a resumed job skips what was already done (never signs or
 archives twice).
+
+The lease token is the attempt number: `claim` increments it as it leases the job. A worker
+that stalled past its lease may wake up after the job was requeued (and perhaps claimed
+again); its outcome (`complete`, `retry_or_fail`, `fail` with `attempt`) then matches no
+running row of that attempt and is dropped with a log line, so it cannot overwrite the new run.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, insert, select, update
 
 from persistence.database import Database
 from persistence.tables import jobs
+
+log = logging.getLogger("recouvre.jobs")
 
 __all__ = ["Job", "enqueue", "claim", "complete", "retry_or_fail", "fail", "sweep", "get_job", "save_checkpoint",
            "utcnow", "runnable_ids"]
@@ -91,29 +99,53 @@ def save_checkpoint(db: Database, job_id: str, name: str, value: Any) -> None:
         conn.execute(update(jobs).where(jobs.c.id == job_id).values(checkpoints=checkpoints, updated_at=utcnow()))
 
 
-def complete(conn: Connection, job_id: str, result: Mapping[str, Any] | None) -> None:
+def _leased(job_id: str, attempt: int):
+    """The job row as its `attempt`-th run left it: still running, not claimed again since."""
+    return and_(jobs.c.id == job_id, jobs.c.status == "running", jobs.c.attempts == attempt)
+
+
+def _lost_lease(job: Job, outcome: str) -> None:
+    log.warning("job %s (%s) attempt %s lost its lease before it finished (requeued by the sweeper); "
+                "its %s is dropped", job.id, job.kind, job.attempts, outcome)
+
+
+def complete(conn: Connection, job: Job, result: Mapping[str, Any] | None) -> bool:
+    """Marks this run done; answers False (and changes nothing) when the run no longer holds the lease."""
     moment = utcnow()
-    conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+    done = conn.execute(update(jobs).where(_leased(job.id, job.attempts)).values(
         status="done", result=dict(result or {}), lease_until=None, updated_at=moment, finished_at=moment,
         last_error=None))
+    if done.rowcount != 1:
+        _lost_lease(job, "completion")
+        return False
+    return True
 
 
-def fail(conn: Connection, job_id: str, error: str) -> None:
+def fail(conn: Connection, job_id: str, error: str, *, attempt: int | None = None) -> bool:
+    """Fails the job for good; with `attempt`, only while that run still holds the lease."""
     moment = utcnow()
-    conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+    where = _leased(job_id, attempt) if attempt is not None else jobs.c.id == job_id
+    done = conn.execute(update(jobs).where(where).values(
         status="failed", last_error=error[:4000], lease_until=None, updated_at=moment, finished_at=moment))
+    return done.rowcount == 1
 
 
-def retry_or_fail(db: Database, job: Job, error: str, backoff: float) -> bool:
-    """Requeues with a delay while attempts remain; answers whether the job failed for good."""
+def retry_or_fail(db: Database, job: Job, error: str, backoff: float) -> Literal["requeued", "failed", "stale"]:
+    """Requeues with a delay while attempts remain, else fails for good; "stale" when this run
+    no longer holds the lease (nothing changed: the run that does decides)."""
     with db.write() as conn:
         if job.attempts >= job.max_attempts:
-            fail(conn, job.id, f"gave up after {job.attempts} attempts: {error}")
-            return True
-        conn.execute(update(jobs).where(jobs.c.id == job.id).values(
-            status="queued", last_error=error[:4000], lease_until=None,
-            run_after=utcnow() + dt.timedelta(seconds=backoff), updated_at=utcnow()))
-        return False
+            if fail(conn, job.id, f"gave up after {job.attempts} attempts: {error}", attempt=job.attempts):
+                return "failed"
+        else:
+            moment = utcnow()
+            done = conn.execute(update(jobs).where(_leased(job.id, job.attempts)).values(
+                status="queued", last_error=error[:4000], lease_until=None,
+                run_after=moment + dt.timedelta(seconds=backoff), updated_at=moment))
+            if done.rowcount == 1:
+                return "requeued"
+    _lost_lease(job, "failure")
+    return "stale"
 
 
 def sweep(db: Database) -> tuple[list[str], list[str]]:
@@ -128,8 +160,8 @@ def sweep(db: Database) -> tuple[list[str], list[str]]:
         requeued, failed = [], []
         for jid, attempts, max_attempts in stale:
             if attempts >= max_attempts:
-                fail(conn, jid, f"worker lost {attempts} times")
-                failed.append(jid)
+                if fail(conn, jid, f"worker lost {attempts} times", attempt=attempts):
+                    failed.append(jid)
             else:
                 conn.execute(update(jobs).where(jobs.c.id == jid, jobs.c.status == "running").values(
                     status="queued", lease_until=None, run_after=moment, updated_at=moment,

@@ -13,7 +13,8 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 import requests
@@ -25,10 +26,10 @@ from casefiles.errors import InvalidInput, NotFound
 from casefiles.model import parse_model
 from delivery import sign_webhook
 from jobs import JobContext, TransientError, enqueue, handler
-from persistence.tables import outbound_events, webhook_deliveries, webhook_subscriptions
+from persistence.tables import outbound_events, tenants, webhook_deliveries, webhook_subscriptions
 
 __all__ = ["SubscriptionIn", "EVENT_TYPES", "RETRY_SCHEDULE", "create_subscription", "list_subscriptions", "delete_subscription",
-           "emit", "list_events", "signature_header"]
+           "emit", "emitting_at_end", "list_events", "signature_header"]
 
 EVENT_TYPES = ("document.ready", "document.failed", "mailing.updated", "deadline.reached")
 # Delays before attempts 2…10: 1 min, 5 min, 15 min, 1 h, 3 h, 6 h, 12 h, 24 h, 24 h (≈ 2.9 days).
@@ -80,15 +81,69 @@ def delete_subscription(conn: Connection, tenant_id: str, sub_id: str) -> None:
 _EVENT_NAMESPACE = uuid.UUID("6f1c3f0e-5d0b-4c57-9a55-0d6b8f6b2a11")
 
 
+_DEFERRED = "recouvre.webhooks.deferred"
+
+
 def emit(conn: Connection, tenant_id: str, type_: str, data: Mapping[str, Any], *,
          once_key: str | None = None) -> tuple[str, list[str]]:
     """Records an event and queues its deliveries in the caller's transaction.
 
     Answers (event id, delivery job ids). With `once_key` the event id is derived from it
-    (UUIDv5), which makes emission idempotent: the same key again does nothing.
+    (UUIDv5), which makes emission idempotent: the same key again does nothing. Inside
+    `emitting_at_end` the event is only queued (no job ids yet) and written when the block ends.
+
+    Replay (`GET /v1/events?since=`) must never skip an event, yet `seq` is an autoincrement
+    taken at INSERT while transactions commit in any order: A takes 10, B takes 11 and commits,
+    a reader pages up to 11, A commits, 10 is never returned. So emission is serialised per
+    tenant: the tenant row is locked (SELECT … FOR NO KEY UPDATE) before the seq is taken and
+    held until commit, so the next emitter of that tenant takes its seq after this one is
+    visible, and a tenant's seqs become visible in increasing order. (Another tenant's
+    events may interleave; replay filters by tenant.) NO KEY UPDATE, not UPDATE: the foreign
+    keys of rows other transactions insert for the tenant take KEY SHARE locks on it, which
+    must not wait for an emitter.
+
+    Lock order: the tenant lock is always the last one a transaction takes (after its
+    mailing, document and case rows). Emitting at the end of a single-case change gives that;
+    a transaction that touches several cases and emits on the way (CSV imports, provider
+    webhooks, the deadline sweep) wraps the loop in `emitting_at_end`, so that it does not hold
+    a tenant lock while waiting for another case row whose holder waits for that tenant lock.
+    SQLite serialises write transactions anyway; the lock is a no-op there.
     """
     assert type_ in EVENT_TYPES, type_
     eid = str(uuid.uuid5(_EVENT_NAMESPACE, f"{tenant_id}:{once_key}")) if once_key else str(uuid.uuid4())
+    deferred = conn.info.get(_DEFERRED)
+    if deferred is not None:
+        deferred.append((tenant_id, type_, dict(data), eid))
+        return eid, []
+    return _insert_event(conn, tenant_id, type_, data, eid)
+
+
+@contextmanager
+def emitting_at_end(conn: Connection) -> Iterator[None]:
+    """Within the block, `emit` only queues; the events are written when it ends, each tenant
+    locked once, in tenant-id order (see `emit` for why). Nested blocks join the outer one."""
+    if _DEFERRED in conn.info:
+        yield
+        return
+    # conn.info lives with the pooled DBAPI connection: never leave the marker behind.
+    conn.info[_DEFERRED] = pending = []
+    try:
+        yield
+    finally:
+        conn.info.pop(_DEFERRED, None)
+    for tenant_id in sorted({p[0] for p in pending}):
+        for t, type_, data, eid in pending:
+            if t == tenant_id:
+                _insert_event(conn, tenant_id, type_, data, eid)
+
+
+def _lock_tenant_feed(conn: Connection, tenant_id: str) -> None:
+    conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update(key_share=True))
+
+
+def _insert_event(conn: Connection, tenant_id: str, type_: str, data: Mapping[str, Any],
+                  eid: str) -> tuple[str, list[str]]:
+    _lock_tenant_feed(conn, tenant_id)
     if conn.execute(select(outbound_events.c.id).where(outbound_events.c.id == eid)).first():
         return eid, []
     moment = _now()

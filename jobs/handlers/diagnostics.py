@@ -1,10 +1,10 @@
-"""`diagnostics.sleep`: a job with one observable, exactly-once effect, for operators checking a
+"""`diagnostics.sleep`: a job with one observable effect per execution, for operators checking a
 worker set-up (`recouvre jobs ping`) and for the crash-recovery test."""
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from persistence.tables import job_effects
 
@@ -20,7 +20,8 @@ def sleep_then_mark(ctx: JobContext):
     while time.monotonic() < deadline:
         time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
     with ctx.container.db.write() as conn:
-        # the effect is keyed by its marker: a job run twice would fail here instead of doubling it
-        if conn.execute(select(job_effects.c.marker).where(job_effects.c.marker == marker)).first() is None:
-            conn.execute(insert(job_effects).values(marker=marker, job_id=ctx.job.id, created_at=utcnow()))
+        # One row per execution, named after the run ("<marker>#<attempt>"), with no skip-if-exists:
+        # an effect that ran twice leaves two rows, which is what the crash test counts.
+        conn.execute(insert(job_effects).values(marker=f"{marker}#{ctx.job.attempts}", job_id=ctx.job.id,
+                                                created_at=utcnow()))
     return {"marker": marker, "slept": seconds}

@@ -1,16 +1,28 @@
 """Registered-mail jobs: packets built ahead of printing; passed deadlines announced once each."""
+from casefiles.errors import InvalidInput
+from delivery import AddressFormatError, TrackingNumberError
 from delivery import service as mail
 from documents import paris_today
 
-from .._execute import JobContext, handler
+from .._execute import JobContext, PermanentError, handler
 from .._queue import periodic
 
 
 @handler("mailing.packet", lease_seconds=120)
 def build_packet(ctx: JobContext) -> dict:
-    """Archives the packet under a key naming the tracking number; a rerun finds it and stops."""
-    with ctx.container.db.read() as conn:
-        _, key = mail.packet_pdf(conn, ctx.container, ctx.job.tenant_id, ctx.payload["mailing_id"])
+    """Archives the packet under a key naming the tracking number; a rerun finds it and stops.
+
+    An address that cannot be laid out (or a stored tracking number the parser now refuses)
+    is a permanent failure: retrying cannot change the case.
+    """
+    try:
+        with ctx.container.db.write() as conn:
+            _, key = mail.packet_pdf(conn, ctx.container, ctx.job.tenant_id, ctx.payload["mailing_id"])
+    except InvalidInput as exc:
+        raise PermanentError(exc.detail, step="packet",
+                             errors=[{"pointer": e.pointer, "detail": e.message} for e in exc.errors]) from None
+    except (AddressFormatError, TrackingNumberError) as exc:
+        raise PermanentError(str(exc), step="packet") from None
     return {"archive_key": key}
 
 

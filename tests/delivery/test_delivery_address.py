@@ -87,11 +87,61 @@ class TestAbbreviation:
         assert err.value.field == "lines[0]"
 
 
+class TestLongNames:
+    """NF Z10-011 allows the recipient on two lines when the block keeps 6 lines of 38."""
+
+    def test_long_name_takes_two_lines_cut_at_a_space(self):
+        name = "Société Anonyme de Boulangerie Industrielle du Bas-Rhin"
+        lines = format_address_block(name, ["3 place du Marché"], "67000", "Strasbourg")
+        assert lines == [
+            "Société Anonyme de Boulangerie",
+            "Industrielle du Bas-Rhin",
+            "3 PLACE DU MARCHE",
+            "67000 STRASBOURG",
+        ]
+        assert " ".join(lines[:2]) == name and all(len(line) <= 38 for line in lines)
+
+    def test_sixty_one_characters(self):
+        name = "Établissements Hubert Schwarzenberger et Associés Réunis SARL"
+        assert len(name) == 61
+        lines = format_address_block(name, ["12 rue des Tanneurs"], "68100", "Mulhouse")
+        assert len(lines) == 4 and " ".join(lines[:2]) == name
+        assert all(len(line) <= 38 for line in lines)
+
+    def test_the_first_line_is_as_long_as_possible(self):
+        name = "A" * 30 + " " + "B" * 7 + " " + "C" * 20
+        assert format_address_block(name, ["1 rue X"], "75001", "Paris")[:2] == [
+            "A" * 30 + " " + "B" * 7,
+            "C" * 20,
+        ]
+
+    def test_two_name_lines_count_towards_six(self):
+        name = "Société Anonyme de Boulangerie Industrielle"
+        assert len(format_address_block(name, ["a", "b", "4 rue X"], "67000", "Strasbourg")) == 6
+        problems = validate_postal_address(
+            ["a", "b", "c", "4 rue X"], "67000", "Strasbourg", "FR", name=name
+        )
+        assert [field for field, _ in problems] == ["name"]
+
+    def test_a_name_too_long_for_two_lines_is_an_error(self):
+        with pytest.raises(AddressFormatError) as err:
+            format_address_block(" ".join(["Boulangerie"] * 7), ["1 rue X"], "75001", "Paris")
+        assert err.value.field == "name"
+
+
 class TestErrors:
     def test_long_name_is_never_truncated(self):
+        # 56 characters and a four-line address: no room for a second name line.
         name = "Société Anonyme de Boulangerie Industrielle du Bas-Rhin"
         with pytest.raises(AddressFormatError) as err:
-            format_address_block(name, ["3 place du Marché"], "67000", "Strasbourg")
+            format_address_block(
+                name, ["Bât. A", "Escalier 2", "3 place du Marché", "BP 12"], "67000", "Strasbourg"
+            )
+        assert err.value.field == "name"
+
+    def test_a_name_with_no_space_to_cut_at_is_an_error(self):
+        with pytest.raises(AddressFormatError) as err:
+            format_address_block("Boulangerie" * 4, ["3 place du Marché"], "67000", "Strasbourg")
         assert err.value.field == "name"
 
     def test_too_many_lines(self):
@@ -199,3 +249,15 @@ def test_any_accepted_address_respects_the_norm(name, lines, postal_code, city):
     # The first line is a street ("12 …"), so everything after the name is postal form.
     assert all(POSTAL_LINE.fullmatch(line) for line in out[1:])
     assert re.fullmatch(r"\d{5} [A-Z0-9 ]+", out[-1])
+
+
+class TestAsciiDigits:
+    def test_unicode_digits_are_not_a_french_postcode(self):
+        with pytest.raises(AddressFormatError) as err:
+            format_address_block("X", ["3 rue Haute"], "٦٧٠٠٠", "Strasbourg")
+        assert err.value.field == "postal_code"
+
+    def test_foreign_postcode_must_be_ascii(self):
+        with pytest.raises(AddressFormatError) as err:
+            format_address_block("X", ["Hauptstraße 5"], "١٠١١٥", "Berlin", "DE")
+        assert err.value.field == "postal_code"

@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from delivery import CsvError, CsvRow, parse_tracking_csv
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -115,6 +117,16 @@ def test_incomplete_line():
     assert result.errors == [CsvError(2, None, "ligne incomplète : 2 colonne(s) au lieu de 3")]
 
 
+@pytest.mark.parametrize("header", ["Numéro de suivi;Événement;Date", "numero;evenement;quand",
+                                    "N° de suivi;ÉTAT;Date de l'événement"])
+def test_french_column_names_from_a_clerks_spreadsheet(header):
+    result = parse_tracking_csv(f"{header}\nRA473124829FR;distribué;05/03/2026 10:12\n")
+    assert result.errors == []
+    assert result.rows == [
+        CsvRow(2, "RA473124829FR", "delivered", datetime(2026, 3, 5, 10, 12, tzinfo=PARIS))
+    ]
+
+
 def test_missing_column():
     result = parse_tracking_csv("tracking_number,date\nRA473124829FR,2026-03-05\n")
     assert result.rows == [] and result.errors == [
@@ -144,3 +156,15 @@ def test_line_numbers_follow_the_file_with_quoted_newlines():
     )
     result = parse_tracking_csv(text)
     assert result.rows[0].line == 2 and result.errors[0].line == 4
+
+
+def test_unicode_digits_are_refused_in_numbers_and_dates():
+    text = ("tracking_number,event,date\n"
+            "RA٤٧٣١٢٤٨٢٩FR,delivered,2026-03-05\n"
+            "RA473124829FR,delivered,٠٥/٠٣/٢٠٢٦\n"
+            "RA473124829FR,delivered,٢٠٢٦-٠٣-٠٥\n"
+            "RA473124829FR,delivered,2026-03-05T10:12:00+٠١:00\n")
+    result = parse_tracking_csv(text)
+    assert result.rows == []
+    assert [(e.line, e.column) for e in result.errors] == [
+        (2, "tracking_number"), (3, "date"), (4, "date"), (5, "date")]

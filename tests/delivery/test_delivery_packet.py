@@ -292,3 +292,17 @@ class TestPrintBatch:
     def test_empty_batch(self):
         with pytest.raises(ValueError):
             build_print_batch([])
+
+
+def test_a_long_name_prints_on_two_lines_inside_the_window():
+    name = "Établissements Hubert Schwarzenberger et Associés Réunis SARL"   # 61 characters
+    recipient = RECIPIENT.__class__(name, ["12 rue des Tanneurs"], "68100", "Mulhouse")
+    pdf = build_address_sheet(SENDER, recipient, "RA473124829FR", "R1", "lrar", "X")
+    first, second = recipient.format()[:2]
+    boxes = [b for b in words_mm(pdf) if b[1] >= RECIPIENT_ORIGIN_MM[0] - 1 and 45 <= b[2] < 99]
+    lines = {}
+    for word, x0, y0, x1, y1 in boxes:
+        lines.setdefault(round(y0), []).append(word)
+    assert [" ".join(words) for _, words in sorted(lines.items())][:2] == [first, second]
+    assert all(inside(b, WINDOW_ALWAYS_VISIBLE_MM) for b in boxes)
+    assert f"Destinataire : {name}" in " ".join(poppler("pdftotext", pdf).split())

@@ -129,3 +129,30 @@ def test_unrecognised(raw):
     with pytest.raises(TrackingNumberError) as err:
         parse_tracking_number(raw)
     assert err.value.rule == "format"
+
+
+class TestAsciiOnly:
+    """Unicode digits and letters that look or upper-case like ASCII are refused, not parsed."""
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "RA٤٧٣١٢٤٨٢٩FR",  # Arabic-Indic digits
+            "RA۴۷۳۱۲۴۸۲۹FR",  # Extended Arabic-Indic digits
+            "RA４７３１２４８２９FR",  # fullwidth digits
+            "１A01234567890",  # La Poste number with a fullwidth first digit
+            "1A0123456789٠",  # La Poste number ending with an Arabic-Indic zero
+            "ſA473124829FR",  # long s: upper-cases to an ASCII S
+        ],
+    )
+    def test_non_ascii_is_a_format_error(self, raw):
+        with pytest.raises(TrackingNumberError) as err:
+            parse_tracking_number(raw)
+        assert err.value.rule == "format"
+
+    def test_check_digit_serial_must_be_ascii(self):
+        with pytest.raises(ValueError):
+            s10_check_digit("٤٧٣١٢٤٨٢")
+
+    def test_non_breaking_spaces_from_a_copy_are_still_ignored(self):
+        assert parse_tracking_number("RA\u00a04731\u00a02482\u00a09\u00a0FR").value == "RA473124829FR"

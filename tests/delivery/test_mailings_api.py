@@ -43,7 +43,7 @@ def _event(tenant, mailing_id, type_, at, **extra):
 class TestTrackingNumbers:
     @pytest.mark.parametrize("number,rule", [
         ("RA473124828FR", "s10.check_digit"), ("RA47312482FR", "format"), ("XX", "format"),
-        ("1A0123456789", "format")])
+        ("1A0123456789", "format"), ("RA٤٧٣١٢٤٨٢٩FR", "format")])
     def test_invalid_numbers_name_the_rule(self, tenant, mise_en_demeure, number, rule):
         case, doc = mise_en_demeure
         r = tenant.clerk.post(f"/v1/cases/{case['id']}/mailings", json={
@@ -130,6 +130,11 @@ class TestReceiptEvents:
         future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).isoformat()
         assert tenant.clerk.post(f"/v1/mailings/{m['id']}/events",
                                  json={"type": "delivered", "at": future}).status_code == 422
+        # An instant is ISO 8601 text with its offset: Unix seconds and naive times are refused.
+        for at in (1772701200, "1772701200", "2026-03-05T10:00:00", "2026-03-05"):
+            r = tenant.clerk.post(f"/v1/mailings/{m['id']}/events", json={"type": "delivered", "at": at})
+            assert r.status_code == 422 and [e["pointer"] for e in r.json["errors"]] == ["/at"], at
+        assert tenant.clerk.get(f"/v1/mailings/{m['id']}").json["events"] == []
 
 
 class TestClerks:
@@ -223,6 +228,30 @@ class TestProviderHooks:
         got = tenant.clerk.get(f"/v1/mailings/{m['id']}").json
         assert got["status"] == "presented" and got["effective_date"] == "2026-03-05" and len(got["events"]) == 2
 
+    def test_an_event_id_resent_with_other_content_is_a_conflict(self, hooked, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        serial = f"{uuid.uuid4().int % 10**8:08d}"
+        number = f"RA{serial}{s10_check_digit(serial)}FR"
+        m = _mailing(tenant, case, doc, tracking_number=number)
+
+        def body(label):
+            return json.dumps({"shipment": {"idShip": number, "event": [
+                {"code": "ND1", "date": "2026-03-05T10:12:00+01:00", "label": label}]}}).encode()
+        assert self._post(hooked, body("Non distribuable")).json["applied"] == 1
+        r = self._post(hooked, body("Refusé par le destinataire"))       # same Suivi id, another outcome
+        assert r.status_code == 409 and r.headers["Content-Type"].startswith("application/problem+json")
+        got = tenant.clerk.get(f"/v1/mailings/{m['id']}").json
+        assert [e["type"] for e in got["events"]] == ["addressee_unknown"]
+
+    def test_a_signed_payload_with_a_control_character_is_refused_not_a_500(self, hooked, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc, tracking_number="RA473124829FR")
+        body = json.dumps({"shipment": {"idShip": "RA473124829FR", "event": [
+            {"code": "DI1", "date": "2026-03-05T10:12:00+01:00", "label": "Distribu\u0000é"}]}}).encode()
+        r = self._post(hooked, body)
+        assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/shipment/event/0/label"
+        assert tenant.clerk.get(f"/v1/mailings/{m['id']}").json["events"] == []
+
     def test_bad_or_stale_signatures_are_refused(self, hooked, tenant):
         body = b'{"shipment": {"idShip": "RA473124829FR", "event": []}}'
         assert self._post(hooked, body, secret="wrong").status_code == 401
@@ -243,6 +272,12 @@ def test_passed_deadline_is_announced_once(tenant, container, mise_en_demeure):
                if e["type"] == "deadline.reached" and e["data"]["mailing_id"] == m["id"]]
     assert len(reached) == 1
     assert reached[0]["data"]["date"] == deadline and reached[0]["data"]["case_id"] == case["id"]
+
+
+def test_a_csv_with_a_control_character_is_refused_whole(tenant):
+    r = tenant.clerk.post("/v1/mailings/tracking-import", data="tracking_number,event,date\nRA473124829FR,DI1\x00,"
+                          "2026-03-05\n".encode(), headers={"Content-Type": "text/csv"})
+    assert r.status_code == 422 and r.headers["Content-Type"].startswith("application/problem+json")
 
 
 def test_csv_without_its_header_is_refused_whole(tenant):
@@ -266,3 +301,291 @@ def test_packet_is_built_by_a_job_ahead_of_printing(tenant, container, mise_en_d
     with container.db.read() as conn:
         key = conn.execute(select(jobs.c.result).where(jobs.c.id == job_id)).scalar()["archive_key"]
     assert container.archive.get(key) == tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf").data
+
+
+# --- audit findings: legal dates, deduplication, addresses, annexes, packets, clerks' queue -----------------
+
+def _case(tenant):
+    return lambda case_id: tenant.clerk.get(f"/v1/cases/{case_id}").json
+
+
+def _ledger(tenant, case_id, type_):
+    return [e["payload"] for e in tenant.lawyer.get(f"/v1/cases/{case_id}/events").json["items"] if e["type"] == type_]
+
+
+def _is_problem(r, status):
+    return r.status_code == status and r.headers["Content-Type"].startswith("application/problem+json")
+
+
+class TestFormalNoticeDate:
+    """The date civil interest runs from: the earliest mise en demeure's effective date."""
+
+    def test_the_earliest_mise_en_demeure_wins_whatever_the_order_of_events(self, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        get = _case(tenant)
+        first, second = _mailing(tenant, case, doc), _mailing(tenant, case, doc)
+        _event(tenant, second["id"], "first_presented", "2026-03-10T10:00:00+01:00")
+        assert get(case["id"])["formal_notice_date"] == "2026-03-10"
+        _event(tenant, first["id"], "first_presented", "2026-03-05T10:00:00+01:00")
+        assert get(case["id"])["formal_notice_date"] == "2026-03-05"
+        # news of the later letter arrives last: the date must not follow it
+        _event(tenant, second["id"], "delivered", "2026-03-12T09:00:00+01:00")
+        _event(tenant, second["id"], "deposited", "2026-03-08T09:00:00+01:00")
+        assert get(case["id"])["formal_notice_date"] == "2026-03-05"
+        assert get(case["id"])["status"] == "formal_notice"
+        dated = _ledger(tenant, case["id"], "case.formal_notice_dated")
+        assert [(d["mailing_id"], d["formal_notice_date"]) for d in dated] == [
+            (second["id"], "2026-03-10"), (first["id"], "2026-03-05")]
+
+    def test_npai_moves_the_date_to_the_next_letter_then_clears_it(self, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        get = _case(tenant)
+        first, second = _mailing(tenant, case, doc), _mailing(tenant, case, doc)
+        _event(tenant, first["id"], "first_presented", "2026-03-05T10:00:00+01:00")
+        _event(tenant, second["id"], "first_presented", "2026-03-10T10:00:00+01:00")
+        assert get(case["id"])["formal_notice_date"] == "2026-03-05"
+        assert _event(tenant, first["id"], "addressee_unknown", "2026-03-06T10:00:00+01:00")["effective_date"] is None
+        assert get(case["id"])["formal_notice_date"] == "2026-03-10"
+        _event(tenant, second["id"], "addressee_unknown", "2026-03-11T10:00:00+01:00")
+        after = get(case["id"])
+        assert after.get("formal_notice_date") is None and after["status"] == "open"
+        assert _ledger(tenant, case["id"], "case.formal_notice_dated")[-1]["formal_notice_date"] is None
+        # the décompte no longer has a starting point from these letters
+        assert "formal_notice_date" not in after
+
+
+class TestDeadlineRegion:
+    def test_a_german_debtor_at_a_68_postcode_gets_national_holidays(self, tenant, container, b2b_case):
+        b2b_case["reference"] = "B2B-MANNHEIM"
+        b2b_case["debtor"]["address"] = {"lines": ["Hauptstraße 5"], "postal_code": "68159", "city": "Mannheim",
+                                         "country": "DE"}
+        case = tenant.integrator.post("/v1/cases", json=b2b_case).json
+        doc = generate(tenant, container, case["id"], "mise_en_demeure", as_of="2026-03-20")
+        assert doc["status"] == "ready", doc.get("error")
+        m = _mailing(tenant, case, doc)
+        # 26 March + 8 days = Good Friday 3 April: a working day outside Alsace-Moselle
+        got = _event(tenant, m["id"], "first_presented", "2026-03-26T10:00:00+01:00")
+        assert got["deadline"] == "2026-04-03"
+        deadlines = tenant.clerk.get(f"/v1/cases/{case['id']}/deadlines?today=2026-03-27").json["items"]
+        assert next(d for d in deadlines if d["kind"] == "payment_deadline")["date"] == got["deadline"]
+
+
+class TestEventsStoredOnce:
+    def test_the_same_instant_in_another_offset_is_one_event(self, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc)
+        _event(tenant, m["id"], "first_presented", "2026-03-05T10:12:00+01:00")
+        again = _event(tenant, m["id"], "first_presented", "2026-03-05T09:12:00Z")
+        assert len(again["events"]) == 1
+        assert len(_ledger(tenant, case["id"], "mailing.event_recorded")) == 1
+
+    def test_an_event_with_and_without_its_id_is_one_event(self, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc)
+        _event(tenant, m["id"], "first_presented", "2026-03-05T10:12:00+01:00", id="lp-ag1")
+        assert len(_event(tenant, m["id"], "first_presented", "2026-03-05T10:12:00+01:00")["events"]) == 1
+        _event(tenant, m["id"], "delivered", "2026-03-06T10:00:00+01:00")       # no id first, then with one
+        assert len(_event(tenant, m["id"], "delivered", "2026-03-06T09:00:00Z", id="lp-di1")["events"]) == 2
+        assert len(_event(tenant, m["id"], "first_presented", "2026-03-05T09:12:00Z", id="lp-ag1")["events"]) == 2
+        assert len(_ledger(tenant, case["id"], "mailing.event_recorded")) == 2
+
+    def test_an_id_reused_with_other_content_is_a_conflict(self, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc)
+        _event(tenant, m["id"], "first_presented", "2026-03-05T10:12:00+01:00", id="lp-1")
+        for other in ({"type": "refused", "at": "2026-03-05T10:12:00+01:00"},
+                      {"type": "first_presented", "at": "2026-03-06T10:12:00+01:00"}):
+            r = tenant.clerk.post(f"/v1/mailings/{m['id']}/events", json={**other, "id": "lp-1"})
+            assert _is_problem(r, 409), r.json
+            assert "lp-1" in r.json["detail"]
+        got = tenant.clerk.get(f"/v1/mailings/{m['id']}").json
+        assert [(e["type"], e["at"]) for e in got["events"]] == [("first_presented", "2026-03-05T09:12:00+00:00")]
+        assert len(_ledger(tenant, case["id"], "mailing.event_recorded")) == 1
+
+
+LONG_NAME = "Établissements Hubert Schwarzenberger et Associés Réunis SARL"    # 61 characters
+FOUR_LINES = ["Bâtiment A", "Escalier 2", "3 place du Marché", "BP 12"]
+
+
+class TestUnprintableAddresses:
+    def test_a_61_character_name_is_printed_on_two_lines(self, tenant, container, b2b_case):
+        b2b_case["reference"] = "B2B-LONG-NAME"
+        b2b_case["debtor"]["name"] = LONG_NAME
+        case = tenant.integrator.post("/v1/cases", json=b2b_case).json
+        doc = generate(tenant, container, case["id"], "mise_en_demeure", as_of="2026-03-01")
+        m = _mailing(tenant, case, doc, tracking_number="RA473124829FR")
+        packet = tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf")
+        assert packet.status_code == 200, packet.json
+        text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=packet.data,
+                              capture_output=True).stdout.decode()
+        assert "Établissements Hubert Schwarzenberger" in text and "et Associés Réunis SARL" in text
+
+    def test_an_address_that_cannot_be_laid_out_is_refused_with_pointers_into_the_case(
+            self, tenant, container, b2b_case):
+        b2b_case["reference"] = "B2B-NO-ROOM"
+        for party in ("debtor", "creditor"):
+            b2b_case[party]["name"] = LONG_NAME
+            b2b_case[party]["address"]["lines"] = FOUR_LINES
+        case = tenant.integrator.post("/v1/cases", json=b2b_case).json
+        assert "id" in case, case
+        doc = generate(tenant, container, case["id"], "mise_en_demeure", as_of="2026-03-01")
+        r = tenant.clerk.post(f"/v1/cases/{case['id']}/mailings",
+                              json={"document_id": doc["id"], "service": "lrar", "level": "R1"})
+        assert _is_problem(r, 422), r.json
+        assert [e["pointer"] for e in r.json["errors"]] == ["/debtor/name", "/creditor/name"]
+        assert tenant.clerk.get(f"/v1/mailings?case_id={case['id']}").json["items"] == []
+        assert _ledger(tenant, case["id"], "mailing.created") == []
+
+    def test_a_stored_mailing_whose_address_cannot_print_gets_a_problem_and_a_permanent_failure(
+            self, tenant, container, mise_en_demeure):
+        from sqlalchemy import select, update
+
+        from jobs import execute
+        from persistence.tables import cases, jobs
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc)
+        with container.db.write() as conn:     # a case changed after the mailing was created
+            data = conn.execute(select(cases.c.data).where(cases.c.id == case["id"])).scalar()
+            data["debtor"]["name"] = "Boulangerie" * 4 + " " + "Pâtisserie" * 4
+            conn.execute(update(cases).where(cases.c.id == case["id"]).values(data=data))
+        r = tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf")
+        assert _is_problem(r, 422), (r.status_code, r.data[:200])
+        assert [e["pointer"] for e in r.json["errors"]] == ["/debtor/name"]
+        with container.db.read() as conn:
+            (job_id,) = conn.execute(select(jobs.c.id).where(
+                jobs.c.kind == "mailing.packet", jobs.c.payload["mailing_id"].as_string() == m["id"])).scalars()
+        assert execute(container, job_id)
+        with container.db.read() as conn:
+            job = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
+        assert job["status"] == "failed" and job["attempts"] == 1, job
+        assert "/debtor/name" in job["last_error"]
+
+
+def _upload(tenant, case_id, data, name, kind="invoice", title="Pièce"):
+    r = tenant.integrator.post(f"/v1/cases/{case_id}/evidence", data={"kind": kind, "title": title,
+                                                                      "file": (io.BytesIO(data), name)},
+                               content_type="multipart/form-data")
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGBA", (width, height), (200, 30, 30, 128)).save(out, format="PNG")
+    return out.getvalue()
+
+
+class TestAnnexes:
+    def test_annexes_are_printed_after_the_letter(self, tenant, container, mise_en_demeure):
+        from delivery_helpers import draw_pdf
+        from pypdf import PdfReader
+        case, doc = mise_en_demeure
+        pdf_annex = _upload(tenant, case["id"], draw_pdf("FACTURE ANNEXEE F-2025-0412"), "facture.pdf")
+        png_annex = _upload(tenant, case["id"], _png(400, 200), "photo.png", kind="other")
+        m = _mailing(tenant, case, doc, tracking_number="RA473124829FR", annexes=[pdf_annex["id"], png_annex["id"]])
+        assert m["annexes"] == [pdf_annex["id"], png_annex["id"]]
+        letter_pages = len(PdfReader(io.BytesIO(tenant.lawyer.get(f"/v1/documents/{doc['id']}/pdf").data)).pages)
+        packet = tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf")
+        assert packet.status_code == 200, packet.json
+        pages = PdfReader(io.BytesIO(packet.data)).pages
+        assert len(pages) == 1 + letter_pages + 2
+        assert "FACTURE ANNEXEE F-2025-0412" in pages[1 + letter_pages].extract_text()
+        image_page = pages[-1]
+        assert float(image_page.mediabox.width) > float(image_page.mediabox.height)     # landscape A4
+        assert round(float(image_page.mediabox.width)) == 842 and "/XObject" in image_page["/Resources"]
+
+    def test_an_unreadable_annex_is_a_problem_not_a_500(self, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        broken = _upload(tenant, case["id"], b"\x89PNG\r\n\x1a\n" + b"not really an image", "scan.png")
+        m = _mailing(tenant, case, doc, annexes=[broken["id"]])
+        r = tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf")
+        assert _is_problem(r, 422) and [e["pointer"] for e in r.json["errors"]] == ["/annexes"]
+
+    def test_unknown_foreign_or_repeated_annexes_are_refused_by_index(self, tenant, container, mise_en_demeure,
+                                                                      b2c_case):
+        case, doc = mise_en_demeure
+        other = tenant.integrator.post("/v1/cases", json=b2c_case).json
+        foreign = _upload(tenant, other["id"], PNG, "ar.png")
+        mine = _upload(tenant, case["id"], PNG, "ar.png")
+        r = tenant.clerk.post(f"/v1/cases/{case['id']}/mailings", json={
+            "document_id": doc["id"], "service": "lrar", "level": "R1",
+            "annexes": [mine["id"], str(uuid.uuid4()), foreign["id"], mine["id"]]})
+        assert _is_problem(r, 422)
+        assert [e["pointer"] for e in r.json["errors"]] == ["/annexes/1", "/annexes/2", "/annexes/3"]
+        assert tenant.clerk.get(f"/v1/mailings?case_id={case['id']}").json["items"] == []
+        bad = tenant.clerk.post(f"/v1/cases/{case['id']}/mailings", json={
+            "document_id": doc["id"], "service": "lrar", "level": "R1", "annexes": "nope"})
+        assert _is_problem(bad, 422) and bad.json["errors"][0]["pointer"].startswith("/annexes")
+
+
+class TestArchivedPacket:
+    def test_the_first_archive_is_ledgered_once_and_later_reads_check_the_recorded_digest(
+            self, tenant, container, mise_en_demeure, monkeypatch):
+        import hashlib
+
+        from sqlalchemy import select
+
+        from jobs import execute
+        from persistence.tables import jobs, mailings
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc, tracking_number="RA473124829FR")
+        first = tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf")
+        assert first.status_code == 200
+        with container.db.read() as conn:
+            (job_id,) = conn.execute(select(jobs.c.id).where(
+                jobs.c.kind == "mailing.packet", jobs.c.payload["mailing_id"].as_string() == m["id"])).scalars()
+        assert execute(container, job_id)
+        reads = []
+        real_get = container.archive.get
+
+        def spy(key, *args, **kwargs):
+            reads.append((key, kwargs))
+            return real_get(key, *args, **kwargs)
+        monkeypatch.setattr(container.archive, "get", spy)
+        again = tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf")
+        assert again.data == first.data
+        sha = hashlib.sha256(first.data).hexdigest()
+        with container.db.read() as conn:
+            row = conn.execute(select(mailings).where(mailings.c.id == m["id"])).mappings().one()
+        assert row["packet_sha256"] == sha and row["packet_key"].endswith("/packet-RA473124829FR.pdf")
+        assert reads == [(row["packet_key"], {"version_id": row["packet_version"], "expected_sha256": sha})]
+        archived = _ledger(tenant, case["id"], "mailing.packet_archived")
+        assert archived == [{"mailing_id": m["id"], "sha256": sha, "archive_key": row["packet_key"],
+                             "version_id": row["packet_version"]}]
+
+    def test_a_tracking_number_added_later_archives_a_second_packet(self, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc)
+        unnumbered = tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf").data
+        tenant.clerk.patch(f"/v1/mailings/{m['id']}", json={"tracking_number": "RA473124829FR"})
+        numbered = tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf").data
+        assert numbered != unnumbered
+        keys = [e["archive_key"] for e in _ledger(tenant, case["id"], "mailing.packet_archived")]
+        assert [k.rsplit("/", 1)[1] for k in keys] == ["packet-sans-numero.pdf", "packet-RA473124829FR.pdf"]
+
+
+class TestReceiptScans:
+    def test_a_scanned_receipt_takes_the_letter_out_of_the_queue(self, tenant, mise_en_demeure):
+        case, doc = mise_en_demeure
+        scanned, waiting = _mailing(tenant, case, doc), _mailing(tenant, case, doc)
+        for m in (scanned, waiting):
+            _event(tenant, m["id"], "deposited", "2026-03-02T16:00:00+01:00")
+        r = tenant.clerk.post(f"/v1/mailings/{scanned['id']}/receipt", data={"file": (io.BytesIO(PNG), "ar.png")},
+                              content_type="multipart/form-data")
+        assert r.status_code == 201 and r.json["mailing"]["awaiting_receipt"] is False
+        queue = tenant.clerk.get(f"/v1/mailings?awaiting_receipt=true&case_id={case['id']}").json["items"]
+        assert [m["id"] for m in queue] == [waiting["id"]]
+        done = tenant.clerk.get(f"/v1/mailings?awaiting_receipt=false&case_id={case['id']}").json["items"]
+        assert [m["id"] for m in done] == [scanned["id"]]
+        assert tenant.clerk.get(f"/v1/mailings/{waiting['id']}").json["awaiting_receipt"] is True
+
+    def test_the_scan_ledger_event_records_the_archived_version(self, tenant, container, mise_en_demeure):
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc)
+        r = tenant.clerk.post(f"/v1/mailings/{m['id']}/receipt", data={"file": (io.BytesIO(PNG), "ar.png")},
+                              content_type="multipart/form-data")
+        (payload,) = _ledger(tenant, case["id"], "mailing.receipt_scanned")
+        assert payload["sha256"] == r.json["evidence"]["sha256"] and payload["archive_key"]
+        assert "version_id" in payload and payload["version_id"] == container.archive.head(
+            payload["archive_key"]).version_id

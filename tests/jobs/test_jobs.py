@@ -1,6 +1,7 @@
 """Durable jobs: the embedded runner, retries, the sweeper, and real Celery workers on Redis."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -9,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from jobs import EmbeddedRunner, execute, get_job, handler, sweep, enqueue, TransientError, PermanentError
 from jobs._store import utcnow
@@ -42,6 +43,12 @@ def _checkpoints(ctx):
     if ctx.job.attempts == 1:
         raise TransientError("archive unavailable")
     return {"artefact": first}
+
+
+def _effects(container, marker):
+    with container.db.read() as conn:
+        return list(conn.execute(select(job_effects.c.marker).where(job_effects.c.marker.startswith(marker + "#"))
+                                 .order_by(job_effects.c.marker)).scalars())
 
 
 def _job(container, job_id):
@@ -131,6 +138,71 @@ def test_sweeper_requeues_a_job_whose_worker_vanished(container):
             status="running", attempts=2, lease_until=utcnow()))
     requeued, failed = sweep(container.db)
     assert jid in failed and _job(container, jid)["status"] == "failed"
+
+
+def test_the_diagnostic_effect_counts_every_execution(container):
+    """What makes the crash test's exactly-once check able to fail: a rerun leaves a second row."""
+    marker = f"m-{uuid.uuid4()}"
+    with container.db.write() as conn:
+        jid = enqueue(conn, "diagnostics.sleep", {"seconds": 0, "marker": marker}, max_attempts=3)
+    assert execute(container, jid)
+    assert _effects(container, marker) == [f"{marker}#1"]
+    with container.db.write() as conn:     # as if the job were (wrongly) run again
+        conn.execute(update(jobs_table).where(jobs_table.c.id == jid).values(status="queued"))
+    assert execute(container, jid)
+    assert _effects(container, marker) == [f"{marker}#1", f"{marker}#2"]
+
+
+STOLEN: dict[str, object] = {}
+
+
+@handler("test.loses_lease", lease_seconds=60)
+def _loses_lease(ctx):
+    """Stalls past its lease: the sweeper requeues the job and another worker claims it meanwhile."""
+    from jobs import claim
+    db = ctx.container.db
+    with db.write() as conn:
+        conn.execute(update(jobs_table).where(jobs_table.c.id == ctx.job.id).values(
+            lease_until=utcnow() - dt.timedelta(seconds=1)))
+    assert ctx.job.id in sweep(db)[0]
+    STOLEN[ctx.job.id] = claim(db, job_id=ctx.job.id)
+    if ctx.payload["outcome"] == "transient":
+        raise TransientError("late answer")
+    if ctx.payload["outcome"] == "permanent":
+        raise PermanentError("late failure")
+    return {"by": "the stale worker"}
+
+
+@pytest.mark.parametrize("outcome", ["done", "transient", "permanent"])
+def test_a_worker_that_lost_its_lease_does_not_overwrite_the_new_run(container, caplog, outcome):
+    from jobs._store import complete
+    with container.db.write() as conn:
+        jid = enqueue(conn, "test.loses_lease", {"outcome": outcome}, max_attempts=3)
+    with caplog.at_level("WARNING", logger="recouvre.jobs"):
+        assert execute(container, jid)
+    row = _job(container, jid)
+    assert row["status"] == "running" and row["attempts"] == 2, dict(row)
+    assert row["result"] is None and row["finished_at"] is None and row["lease_until"] > utcnow()
+    assert "lost its lease" in caplog.text
+    fresh = STOLEN.pop(jid)
+    with container.db.write() as conn:        # the run holding the lease still decides
+        assert complete(conn, fresh, {"by": "the new run"})
+    row = _job(container, jid)
+    assert row["status"] == "done" and row["result"] == {"by": "the new run"}
+
+
+def test_a_stale_retry_leaves_a_requeued_job_alone(container, caplog):
+    from jobs import claim
+    from jobs._store import retry_or_fail
+    with container.db.write() as conn:
+        jid = enqueue(conn, "diagnostics.sleep", {"seconds": 0, "marker": f"m-{uuid.uuid4()}"}, max_attempts=1)
+    stale = claim(container.db, job_id=jid)
+    with container.db.write() as conn:
+        conn.execute(update(jobs_table).where(jobs_table.c.id == jid).values(status="queued", lease_until=None))
+    with caplog.at_level("WARNING", logger="recouvre.jobs"):
+        assert retry_or_fail(container.db, stale, "late", 60) == "stale"   # out of attempts, yet not failed
+    row = _job(container, jid)
+    assert row["status"] == "queued" and row["last_error"] is None and "lost its lease" in caplog.text
 
 
 def test_a_job_is_claimed_once(container):
@@ -229,10 +301,9 @@ def test_worker_killed_mid_job_loses_nothing_and_runs_it_once(settings, celery_e
         worker.stop()
     log = (tmp_path / "worker.log").read_text()[-3000:]
     assert row["status"] == "done" and row["attempts"] == 2, log
-    with c.db.read() as conn:
-        effects = conn.execute(select(func.count()).select_from(job_effects)
-                               .where(job_effects.c.marker == marker)).scalar()
-    assert effects == 1
+    # One row per execution of the effect (no skip-if-exists): the killed run must have left none,
+    # the second exactly one; an effect run twice would show two rows here.
+    assert _effects(c, marker) == [f"{marker}#2"], log
 
 
 def test_document_pipeline_on_a_celery_worker(settings, celery_env, redis_broker, tmp_path, b2b_case):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 
 import pytest
 from sqlalchemy import select, update
@@ -123,6 +124,8 @@ def test_events_replay_in_order_per_tenant(container, tenant, other_tenant):
     rest = tenant.lawyer.get(f"/v1/events?since={page['next_since']}").json
     assert [e["id"] for e in rest["items"]] == ids[2:]
     assert tenant.lawyer.get("/v1/events?since=-1").status_code == 422
+    for bad in ("since=%D9%A5", "since=1_0", "since=+5", "limit=%205"):     # int() would take each of them
+        assert tenant.lawyer.get(f"/v1/events?{bad}").status_code == 422, bad
 
 
 def test_subscription_validation_and_roles(tenant):
@@ -137,3 +140,118 @@ def test_subscription_validation_and_roles(tenant):
     assert tenant.integrator.client.delete(f"/v1/webhooks/{sub['id']}",
                                            headers={"Authorization": f"Bearer {tenant.keys['integrator']}"}).status_code == 204
     assert tenant.integrator.get("/v1/webhooks").json["items"] == []
+
+
+# --- replay never skips an event: emission is serialised per tenant --------------------------------------
+
+def _feed(container, tenant, since=0):
+    with container.db.read() as conn:
+        return webhooks.list_events(conn, tenant.id, since=since, limit=500)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_reader_never_sees_an_event_before_an_earlier_uncommitted_one(container, tenant):
+    """A takes its seq first and commits last: B's event must not be visible (nor numbered) before A's."""
+    a_emitted, release_a, b_committed = threading.Event(), threading.Event(), threading.Event()
+    ids, errors = {}, []
+
+    def run_a():
+        try:
+            with container.db.write() as conn:
+                ids["a"] = webhooks.emit(conn, tenant.id, "document.ready", {"n": "a"})[0]
+                a_emitted.set()
+                assert release_a.wait(30)
+        except Exception as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+            a_emitted.set()
+
+    def run_b():
+        try:
+            with container.db.write() as conn:
+                ids["b"] = webhooks.emit(conn, tenant.id, "document.ready", {"n": "b"})[0]
+            b_committed.set()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    a = threading.Thread(target=run_a)
+    a.start()
+    assert a_emitted.wait(30)
+    b = threading.Thread(target=run_b)
+    b.start()
+    b_committed.wait(1.5)                      # unserialised, B commits at once with seq N+1
+    page = _feed(container, tenant)            # a client polling meanwhile
+    release_a.set()
+    a.join(30)
+    b.join(30)
+    assert not errors, errors
+    assert page["items"] == [], "seq N+1 was visible while seq N was not committed yet"
+    final = _feed(container, tenant)["items"]
+    assert [e["id"] for e in final] == [ids["a"], ids["b"]] and final[0]["seq"] < final[1]["seq"]
+    assert [e["id"] for e in _feed(container, tenant, since=page["next_since"])["items"]] == [ids["a"], ids["b"]]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_multi_case_transaction_emits_last_so_the_tenant_lock_cannot_deadlock(container, tenant, b2b_case):
+    """X emits, then needs a case row that Y holds while Y emits: X must not hold the tenant's feed lock."""
+    from persistence.tables import cases
+    case_id = tenant.integrator.post("/v1/cases", json=b2b_case).json["id"]
+    y_holds_case, x_emitted = threading.Event(), threading.Event()
+    ids, errors = {}, []
+
+    def lock_case(conn):
+        conn.execute(select(cases.c.id).where(cases.c.id == case_id).with_for_update()).one()
+
+    def run_x():                                # e.g. a CSV import: one case, then the next
+        try:
+            assert y_holds_case.wait(30)
+            with container.db.write() as conn, webhooks.emitting_at_end(conn):
+                ids["x"] = webhooks.emit(conn, tenant.id, "mailing.updated", {"n": "x"})[0]
+                x_emitted.set()
+                lock_case(conn)                 # waits for Y
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+            x_emitted.set()
+
+    def run_y():                                # e.g. one tracking event on that case
+        try:
+            with container.db.write() as conn:
+                lock_case(conn)
+                y_holds_case.set()
+                assert x_emitted.wait(30)
+                time.sleep(0.5)                 # X is now waiting for the case row
+                ids["y"] = webhooks.emit(conn, tenant.id, "mailing.updated", {"n": "y"})[0]
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+            y_holds_case.set()
+
+    threads = [threading.Thread(target=run_x), threading.Thread(target=run_y)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors                   # a deadlock aborts one of them
+    assert [e["id"] for e in _feed(container, tenant)["items"]] == [ids["y"], ids["x"]]
+
+
+def test_deferred_emission_writes_at_the_end_and_nothing_on_failure(container, tenant, other_tenant):
+    from persistence.tables import outbound_events
+    with container.db.write() as conn:
+        with webhooks.emitting_at_end(conn):
+            b1 = webhooks.emit(conn, other_tenant.id, "mailing.updated", {"n": 1})[0]
+            a1 = webhooks.emit(conn, tenant.id, "mailing.updated", {"n": 2})[0]
+            b2 = webhooks.emit(conn, other_tenant.id, "mailing.updated", {"n": 3})[0]
+            with webhooks.emitting_at_end(conn):     # nested blocks join the outer one
+                a2 = webhooks.emit(conn, tenant.id, "mailing.updated", {"n": 4}, once_key="k")[0]
+                assert webhooks.emit(conn, tenant.id, "mailing.updated", {"n": 4}, once_key="k")[0] == a2
+            assert conn.execute(select(outbound_events.c.id).where(
+                outbound_events.c.id.in_([a1, a2, b1, b2]))).all() == []
+    assert [e["id"] for e in _feed(container, tenant)["items"]] == [a1, a2]
+    assert [e["id"] for e in _feed(container, other_tenant)["items"]] == [b1, b2]
+    with pytest.raises(RuntimeError):
+        with container.db.write() as conn, webhooks.emitting_at_end(conn):
+            webhooks.emit(conn, tenant.id, "mailing.updated", {"n": 5})
+            raise RuntimeError("the change failed")
+    assert len(_feed(container, tenant)["items"]) == 2
+    with container.db.write() as conn:            # the pooled connection is not left deferring
+        eid, _ = webhooks.emit(conn, tenant.id, "mailing.updated", {"n": 6})
+        assert conn.execute(select(outbound_events.c.id).where(outbound_events.c.id == eid)).first()
