@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
-from persistence.tables import users
+from persistence.tables import users, web_sessions
 
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 
@@ -104,12 +104,21 @@ def set_password(conn: Connection, user_id: str, password: str) -> None:
     done = conn.execute(update(users).where(users.c.id == user_id).values(password_hash=hash_password(password)))
     if done.rowcount != 1:
         raise UserError(f"no user {user_id}")
+    _revoke_sessions(conn, user_id)
 
 
 def set_disabled(conn: Connection, user_id: str, disabled: bool) -> None:
     done = conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
     if done.rowcount != 1:
         raise UserError(f"no user {user_id}")
+    if disabled:
+        _revoke_sessions(conn, user_id)
+
+
+def _revoke_sessions(conn: Connection, user_id: str) -> None:
+    """A new password or a disabled account ends every open page session at once, on every device."""
+    conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id, web_sessions.c.revoked_at.is_(None))
+                 .values(revoked_at=dt.datetime.now(dt.timezone.utc)))
 
 
 def list_users(conn: Connection, tenant_id: str) -> list[dict]:

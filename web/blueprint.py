@@ -71,6 +71,9 @@ def _headers(resp):
     resp.headers.setdefault("X-Frame-Options", "DENY")
     if request.endpoint != "web.static":
         resp.headers.setdefault("Cache-Control", "no-store")   # pages carry client data: keep them out of caches
+    if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
+        from . import HSTS
+        resp.headers.setdefault("Strict-Transport-Security", HSTS)
     return resp
 
 

@@ -6,6 +6,7 @@ so the page and the letter cannot disagree.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from casefiles.model import CaseFile
@@ -14,6 +15,8 @@ from law import ClaimStatement, Deadline, MissingRateError, case_deadlines, comp
 from .formatting import as_date, date_fr
 
 __all__ = ["ClaimView", "claim_view", "deadlines", "next_deadline"]
+
+log = logging.getLogger("recouvre.web")
 
 
 @dataclass
@@ -32,9 +35,11 @@ def claim_view(case: CaseFile, on: dt.date, rates) -> ClaimView:
             f"Le décompte ne peut pas être calculé au {date_fr(on)} : le taux « {exc.basis} » du semestre "
             f"{exc.semester} n'est pas encore dans le barème des taux. Demandez à l'administrateur de l'y ajouter "
             "(taux publié au Journal officiel ou par la BCE), puis rechargez la page."))
-    except ValueError as exc:
-        return ClaimView(None, error=f"Le décompte ne peut pas être calculé : les données du dossier sont "
-                                     f"incohérentes ({exc}). Corrigez le dossier via l'API.")
+    except ValueError as exc:     # the engine's reason is English, for integrators: logged, not shown
+        log.warning("claim of case %s cannot be computed: %s", case.reference, exc)
+        return ClaimView(None, error="Le décompte ne peut pas être calculé : les données du dossier sont "
+                                     "incohérentes (factures, paiements ou dates). Demandez au gestionnaire de "
+                                     "votre logiciel de recouvrement de les vérifier dans ce dossier.")
     return ClaimView(statement, warnings=list(statement.warnings))
 
 

@@ -5,13 +5,13 @@ status endpoint (or, without JavaScript, refreshes itself) until the files are r
 """
 from __future__ import annotations
 
-import hashlib
+import logging
 from urllib.parse import quote
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from casefiles.services import get_case
-from casefiles.errors import Conflict, DomainError, InvalidInput, NotFound
+from casefiles.errors import Conflict, DomainError, NotFound
 
 from . import services
 from .blueprint import bp
@@ -19,6 +19,7 @@ from .formatting import LABELS, label
 from .security import container, current_user, login_required
 
 _FORMATS = {"pdf", "docx", "zip"}
+log = logging.getLogger("recouvre.web")
 
 
 def _service():
@@ -35,7 +36,7 @@ def _document(conn, documents, document_id: str) -> dict:
         abort(404)
 
 
-def _job_state(conn, doc: dict) -> dict | None:
+def job_state(conn, doc: dict) -> dict | None:
     """Queue position detail for the progress page, when the document names its job."""
     job_id = doc.get("job_id")
     if not job_id:
@@ -47,7 +48,7 @@ def _job_state(conn, doc: dict) -> dict | None:
     return {"status": job["status"], "attempts": job["attempts"], "max_attempts": job["max_attempts"]}
 
 
-def _progress_text(doc: dict, job: dict | None) -> str:
+def progress_text(doc: dict, job: dict | None) -> str:
     if doc["status"] == "ready":
         return "Le document est prêt."
     if doc["status"] == "failed":
@@ -70,13 +71,13 @@ def error_text(doc: dict) -> str | None:
     if not err:
         return None
     if not isinstance(err, dict):
-        return str(err)
+        err = {}
     if err.get("semester"):
         return (f"Le taux « {err.get('basis', '?')} » du semestre {err['semester']} manque au barème des taux ; "
                 "demandez à l'administrateur de l'ajouter, puis relancez la génération.")
-    step = _STEPS.get(err.get("step") or "generate", err.get("step"))
-    detail = err.get("message") or err.get("detail")
-    return f"Échec à l'étape « {step} »" + (f" ({detail})" if detail else "") + "."
+    step = _STEPS.get(err.get("step") or "generate", "génération")
+    return (f"Échec à l'étape « {step} ». Relancez la génération ; si l'échec se répète, signalez-le à "
+            "l'administrateur : le détail technique est enregistré avec le document.")
 
 
 @bp.post("/cases/<case_id>/documents")
@@ -91,17 +92,27 @@ def generate_document(case_id: str):
     user = current_user()
     try:
         with c.db.write() as conn:
+            running = pending_document(documents.list_documents(conn, user.tenant_id, case_id), kind)
+            if running is not None and (job_state(conn, running) or {}).get("status") in ("queued", "running"):
+                flash(f"{LABELS['document_kind'][kind]} : une génération est déjà en cours, en voici "
+                      "l'avancement. Attendez qu'elle se termine avant d'en demander une autre.", "info")
+                return redirect(url_for("web.document", document_id=running["id"]), code=303)
             doc = documents.request_document(conn, c, user.tenant_id, user.actor, case_id, kind)
     except NotFound:
         abort(404)
-    except InvalidInput as exc:
-        flash("Le document ne peut pas être généré : " + "; ".join(e.message for e in exc.errors), "error")
-        return redirect(url_for("web.case", case_id=case_id) + "#documents", code=303)
-    except DomainError as exc:
-        flash(f"Le document ne peut pas être généré : {exc.detail}", "error")
+    except DomainError as exc:      # the service speaks English to integrators; the lawyer reads French
+        log.warning("document %s refused for case %s: %s", kind, case_id, exc.detail)
+        flash("Le document ne peut pas être généré pour l'instant. Rechargez la page du dossier, vérifiez ses "
+              "données, puis recommencez ; si le refus persiste, signalez-le à l'administrateur.", "error")
         return redirect(url_for("web.case", case_id=case_id) + "#documents", code=303)
     # Database.write hands the enqueued job to the workers once the transaction has committed.
     return redirect(url_for("web.document", document_id=doc["id"]), code=303)
+
+
+def pending_document(docs: list[dict], kind: str) -> dict | None:
+    """The latest document of this kind still being generated, if any."""
+    pending = [d for d in docs if d["kind"] == kind and d["status"] == "pending"]
+    return max(pending, key=lambda d: d["created_at"]) if pending else None
 
 
 @bp.get("/documents/<document_id>")
@@ -110,9 +121,9 @@ def document(document_id: str):
     documents = _service()
     with container().db.read() as conn:
         doc = _document(conn, documents, document_id)
-        job = _job_state(conn, doc)
+        job = job_state(conn, doc)
         reference = get_case(conn, current_user().tenant_id, doc["case_id"])["reference"]
-    return render_template("document.html", doc=doc, progress=_progress_text(doc, job), error=error_text(doc),
+    return render_template("document.html", doc=doc, progress=progress_text(doc, job), error=error_text(doc),
                            reference=reference)
 
 
@@ -122,10 +133,10 @@ def document_status(document_id: str):
     documents = _service()
     with container().db.read() as conn:
         doc = _document(conn, documents, document_id)
-        job = _job_state(conn, doc)
+        job = job_state(conn, doc)
     return jsonify({
         "id": doc["id"], "status": doc["status"], "status_label": label(doc["status"], "document_status"),
-        "progress": _progress_text(doc, job), "error": error_text(doc),
+        "progress": progress_text(doc, job), "error": error_text(doc),
         "job": job, "page": url_for("web.document", document_id=doc["id"]),
     })
 
@@ -135,18 +146,23 @@ def document_status(document_id: str):
 def document_file(document_id: str, fmt: str):
     if fmt not in _FORMATS:
         abort(404)
+    from storage import ArchiveError
     documents = _service()
     c = container()
     with c.db.read() as conn:
         try:
-            data, media_type, filename = documents.document_file(conn, c, current_user().tenant_id, document_id, fmt)
+            file = documents.document_file(conn, c, current_user().tenant_id, document_id, fmt)
         except NotFound:
             abort(404)
         except Conflict:      # not ready (yet): the document page says where it stands
             return redirect(url_for("web.document", document_id=document_id), code=303)
+        except ArchiveError:  # not the recorded file, or gone: logged by storage, never served
+            abort(500)
+    # Streamed, the last chunk held back until the recorded digest is checked.
+    filename = file.filename
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return Response(data, mimetype=media_type, headers={
+    return Response(file.chunks(), mimetype=file.media_type, direct_passthrough=True, headers={
         "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
-        "Content-Length": str(len(data)),
-        "X-Content-SHA256": hashlib.sha256(data).hexdigest(),
+        "Content-Length": str(file.size),
+        "X-Content-SHA256": file.sha256,
     })

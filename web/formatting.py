@@ -51,6 +51,9 @@ LABELS: dict[str, dict[str, str]] = {
         "mailing.tracking_number_set": "Numéro de suivi attribué",
         "case.formal_notice_dated": "Date de mise en demeure fixée",
         "case.address_invalid": "Adresse du débiteur signalée invalide (NPAI)",
+        "mailing.packet_archived": "Pli recommandé archivé (bordereau et lettre)",
+        "case.ordonnance_recorded": "Ordonnance d'injonction de payer enregistrée",
+        "archive.legal_hold": "Conservation pour litige (legal hold)",
     },
     "party_kind": {
         "company": "Société", "professional": "Professionnel", "individual": "Particulier",
@@ -164,7 +167,13 @@ def ledger_detail(event_type: str, payload: dict) -> str:
     if event_type == "mailing.tracking_number_set":
         return str(p.get("tracking_number") or "")
     if event_type == "case.formal_notice_dated":
+        if not p.get("formal_notice_date"):
+            return "date de mise en demeure effacée (aucun pli présenté au débiteur)"
         return f"mise en demeure réputée reçue le {date_fr(p.get('formal_notice_date'))}"
+    if event_type == "mailing.packet_archived":
+        return f"empreinte SHA-256 {str(p.get('sha256') or '')[:16]}…"
+    if event_type == "archive.legal_hold":
+        return "posée" if p.get("on") else "levée"
     if event_type == "case.address_invalid":
         return str(p.get("reason") or "")
     return ""

@@ -3,6 +3,8 @@ and importing tracking events from a spreadsheet."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -11,8 +13,11 @@ from casefiles.errors import DomainError, InvalidInput, NotFound
 
 from . import services
 from .blueprint import bp, today
+from .evidence_pages import mailing_scans
 from .formatting import LABELS, PARIS, age_days, as_date, as_datetime, date_fr
 from .security import container, current_user, login_required
+
+log = logging.getLogger("recouvre.web")
 
 # A letter is late when La Poste should have said something by now: an avis de passage keeps a
 # letter 15 days at the post office; a deposited letter is normally presented within days.
@@ -87,51 +92,91 @@ def _load(conn, delivery, mailing_id: str) -> dict:
         abort(404)
 
 
-def _render_mailing(mailing: dict, *, event_form: dict | None = None, event_errors: dict | None = None,
-                    scan_errors: dict | None = None, status: int = 200):
+def _render_mailing(mailing: dict, scans: list[dict], *, event_form: dict | None = None,
+                    event_errors: dict | None = None, scan_errors: dict | None = None, status: int = 200):
     form = {"type": "", "date": today().isoformat(), "time": "", "event_id": str(uuid.uuid4())}
     form.update(event_form or {})
     row = queue_row(mailing, today())
-    return render_template("mailing.html", m=row, form=form, event_errors=event_errors or {},
+    return render_template("mailing.html", m=row, scans=scans, form=form, event_errors=event_errors or {},
                            scan_errors=scan_errors or {}, event_types=EVENT_TYPES), status
+
+
+def _load_with_scans(delivery, mailing_id: str) -> tuple[dict, list[dict]]:
+    with container().db.read() as conn:
+        found = _load(conn, delivery, mailing_id)
+        return found, mailing_scans(conn, current_user().tenant_id, found)
 
 
 @bp.get("/mailings/<mailing_id>")
 @login_required("cases:read")
 def mailing(mailing_id: str):
-    delivery = _service()
-    with container().db.read() as conn:
-        found = _load(conn, delivery, mailing_id)
-    return _render_mailing(found)
+    found, scans = _load_with_scans(_service(), mailing_id)
+    return _render_mailing(found, scans)
+
+
+def parse_day(raw: str) -> dt.date | None:
+    """AAAA-MM-JJ (what a browser's date field sends) or JJ/MM/AAAA (what a clerk types)."""
+    value = raw.strip()
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            return dt.date.fromisoformat(value)
+        if m := re.fullmatch(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})", value):
+            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError:
+        return None
+    return None
+
+
+def paris_now() -> dt.datetime:
+    return dt.datetime.now(PARIS)
 
 
 def _event_moment(form: dict, errors: dict) -> dt.datetime | None:
+    """The instant of the event, in Paris.
+
+    Without a time, a past day is taken at noon (the day is what counts in law, and noon never
+    changes day in UTC); today is taken at the current minute, since the clerk is recording
+    something that has already happened today and noon may still be ahead."""
     raw_date, raw_time = (form.get("date") or "").strip(), (form.get("time") or "").strip()
     if not raw_date:
         errors["date"] = "Indiquez la date de l'événement (celle portée sur l'avis ou le suivi La Poste)."
         return None
-    try:
-        day = dt.date.fromisoformat(raw_date)
-    except ValueError:
-        errors["date"] = "Date invalide : utilisez le format JJ/MM/AAAA."
+    day = parse_day(raw_date)
+    if day is None:
+        errors["date"] = "Date invalide : utilisez le format JJ/MM/AAAA (par exemple 05/03/2026)."
         return None
-    clock = dt.time(12, 0)      # noon Paris: the day is what counts in law, and noon never changes day in UTC
+    clock = None
     if raw_time:
         try:
-            clock = dt.time.fromisoformat(raw_time)
+            clock = dt.time.fromisoformat(raw_time.replace("h", ":"))
         except ValueError:
             errors["time"] = "Heure invalide : utilisez le format HH:MM."
             return None
-    if day > today():
+    now = paris_now()
+    if day > now.date():
         errors["date"] = "La date ne peut pas être dans le futur."
         return None
     if day < dt.date(2000, 1, 1):
         errors["date"] = "Date trop ancienne : vérifiez l'année."
         return None
-    return dt.datetime.combine(day, clock, tzinfo=PARIS)
+    if clock is None:
+        if day == now.date():
+            return now.replace(second=0, microsecond=0)
+        clock = dt.time(12, 0)
+    moment = dt.datetime.combine(day, clock.replace(tzinfo=None), tzinfo=PARIS)
+    if moment > now:
+        errors["time"] = f"L'heure ne peut pas être dans le futur : il est {now:%H:%M} à Paris."
+        return None
+    return moment
 
 
 _POINTER_FIELDS = {"/type": "type", "/at": "date", "/date": "date", "/time": "time"}
+_SERVICE_MESSAGES = {     # what the service says in English, as the clerk should read it
+    "type": "Choisissez l'événement constaté.",
+    "date": "Date ou heure refusée : elle ne peut pas être dans le futur et doit être une date valide.",
+    "time": "Heure invalide : utilisez le format HH:MM.",
+    "form": "L'événement n'a pas pu être enregistré. Vérifiez les champs, puis recommencez.",
+}
 
 
 @bp.post("/mailings/<mailing_id>/events")
@@ -153,17 +198,19 @@ def record_event(mailing_id: str):
         except NotFound:
             abort(404)
         except InvalidInput as exc:
+            log.info("event refused for mailing %s: %s", mailing_id, exc.detail)
             for e in exc.errors:
                 field = _POINTER_FIELDS.get(e.pointer, "form")
-                errors[field] = (errors.get(field, "") + " " + e.message).strip()
+                errors[field] = _SERVICE_MESSAGES[field]
         except DomainError as exc:
-            errors["form"] = exc.detail
+            log.warning("event refused for mailing %s: %s", mailing_id, exc.detail)
+            errors["form"] = ("L'événement n'a pas pu être enregistré. Rechargez la page pour voir l'état du "
+                              "courrier, puis recommencez ; si le refus persiste, signalez-le à l'administrateur.")
         else:
             flash(_saved_message(updated, form["type"]), "success")
             return redirect(url_for("web.mailing", mailing_id=mailing_id) + "#resultat", code=303)
-    with c.db.read() as conn:
-        found = _load(conn, delivery, mailing_id)
-    return _render_mailing(found, event_form=form, event_errors=errors, status=422)
+    found, scans = _load_with_scans(delivery, mailing_id)
+    return _render_mailing(found, scans, event_form=form, event_errors=errors, status=422)
 
 
 def _saved_message(m: dict, event_type: str) -> str:
@@ -210,16 +257,15 @@ def receipt_scan(mailing_id: str):
                                              media_type=media_type, filename=upload.filename or None)
         except NotFound:
             abort(404)
-        except InvalidInput as exc:
-            errors["scan"] = "; ".join(e.message for e in exc.errors)
         except DomainError as exc:
-            errors["scan"] = exc.detail
+            log.warning("receipt scan refused for mailing %s: %s", mailing_id, exc.detail)
+            errors["scan"] = ("Le fichier n'a pas pu être enregistré. Vérifiez qu'il s'agit bien du PDF ou de "
+                              "l'image de l'avis de réception, puis recommencez.")
         else:
             flash("Avis de réception numérisé enregistré et versé au dossier.", "success")
             return redirect(url_for("web.mailing", mailing_id=mailing_id) + "#resultat", code=303)
-    with c.db.read() as conn:
-        found = _load(conn, delivery, mailing_id)
-    return _render_mailing(found, scan_errors=errors, status=422)
+    found, scans = _load_with_scans(delivery, mailing_id)
+    return _render_mailing(found, scans, scan_errors=errors, status=422)
 
 
 def _decode_csv(raw: bytes) -> str:
@@ -252,6 +298,26 @@ def import_csv():
     confirm = request.form.get("action") == "confirm"
     c = container()
     user = current_user()
-    with (c.db.write() if confirm else c.db.read()) as conn:
-        report = delivery.import_tracking_csv(conn, user.tenant_id, user.actor, text, dry_run=not confirm)
-    return render_template("import.html", text=text, report=report, errors={}, confirmed=confirm)
+    try:
+        with (c.db.write() if confirm else c.db.read()) as conn:
+            report = delivery.import_tracking_csv(conn, user.tenant_id, user.actor, text, dry_run=not confirm)
+    except InvalidInput as exc:       # the header row: without it no line can be read
+        problems = " ; ".join(dict.fromkeys(e.message for e in exc.errors))
+        errors["file"] = (f"En-tête du fichier non reconnu ({problems}). La première ligne doit nommer les "
+                          "colonnes tracking_number, event et date, par exemple : tracking_number;event;date")
+        return render_template("import.html", text=text, report=None, errors=errors, confirmed=False), 422
+    return render_template("import.html", text=text, report=report, rejected_lines=rejected_lines(report),
+                           errors={}, confirmed=confirm)
+
+
+_CSV_COLUMNS = {"tracking_number": "N° de suivi", "event": "Événement", "date": "Date"}
+
+
+def rejected_lines(report: dict) -> list[dict]:
+    """The service reports one entry per fault; the clerk reads one row per line of the file."""
+    lines: dict[int, dict] = {}
+    for r in report.get("rejected") or []:
+        line = lines.setdefault(r["line"], {"line": r["line"], "faults": []})
+        line["faults"].append({"column": _CSV_COLUMNS.get(r.get("column") or "", r.get("column")),
+                               "message": r["message"]})
+    return sorted(lines.values(), key=lambda x: x["line"])

@@ -1,13 +1,19 @@
 """Who is signed in, what they may do, and the CSRF check every form goes through.
 
-Sessions are Flask's signed cookies holding the user id and the user's session version; the
-user row is re-read on every request, so a disabled account or a changed password ends the
-session at once. Signing in starts a brand-new session (new CSRF token) so a cookie planted
-before login is worth nothing after it.
+Sessions live on the server (table web_sessions): the signed cookie carries a random token,
+the table its SHA-256, so signing out revokes the row and a copy of the cookie taken before is
+worth nothing; a stolen database gives no usable token. A session ends after IDLE_LIMIT without
+a request and ABSOLUTE_LIFETIME after sign-in, whatever the activity. The cookie also carries the
+user's session version (a digest of the password hash) and the user row is re-read on every
+request, so a disabled account or a changed password ends every session at once. Signing in
+starts a brand-new session (new token, new CSRF token) so a cookie planted before login is worth
+nothing after it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hashlib
 import hmac
 import secrets
 import threading
@@ -15,14 +21,18 @@ import time
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
+from sqlalchemy import delete, insert, select, update
 
 from accounts import allowed
 from accounts.users import User, get_user
+from persistence.tables import web_sessions
 
 __all__ = ["current_user", "login_required", "start_session", "end_session", "csrf_token", "check_csrf",
-           "safe_next", "container", "ABSOLUTE_LIFETIME", "CsrfError", "LoginThrottle"]
+           "safe_next", "container", "IDLE_LIMIT", "ABSOLUTE_LIFETIME", "CsrfError", "LoginThrottle"]
 
-ABSOLUTE_LIFETIME = 12 * 3600   # a working day; the idle limit is the cookie's own lifetime
+IDLE_LIMIT = dt.timedelta(hours=2)
+ABSOLUTE_LIFETIME = dt.timedelta(hours=12)    # a working day, however active
+_TOUCH_EVERY = dt.timedelta(minutes=1)        # last_seen_at is written at most once a minute per session
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -92,28 +102,68 @@ def check_csrf() -> None:
         raise CsrfError()
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _session_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _revoke(conn, token: str, moment: dt.datetime) -> None:
+    conn.execute(update(web_sessions).where(web_sessions.c.id == _session_id(token),
+                                            web_sessions.c.revoked_at.is_(None)).values(revoked_at=moment))
+
+
 def start_session(user: User) -> None:
+    token, moment = secrets.token_urlsafe(32), _now()
+    with container().db.write() as conn:
+        if old := session.get("sid"):
+            _revoke(conn, str(old), moment)
+        conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user.id,   # long over: no use kept
+                                                web_sessions.c.expires_at < moment - dt.timedelta(days=30)))
+        conn.execute(insert(web_sessions).values(id=_session_id(token), user_id=user.id, created_at=moment,
+                                                 last_seen_at=moment, expires_at=moment + ABSOLUTE_LIFETIME))
     session.clear()
     session.permanent = True
-    session.update(uid=user.id, ver=user.session_version, t=int(time.time()), csrf=secrets.token_urlsafe(32))
+    session.update(sid=token, ver=user.session_version, csrf=secrets.token_urlsafe(32))
+    g.user = user
 
 
 def end_session() -> None:
+    if token := session.get("sid"):
+        with container().db.write() as conn:
+            _revoke(conn, str(token), _now())
     session.clear()
+    g.user = None
+
+
+def _live(row, moment: dt.datetime) -> bool:
+    return (row is not None and row["revoked_at"] is None and moment < row["expires_at"]
+            and moment - row["last_seen_at"] <= IDLE_LIMIT)
 
 
 def current_user() -> User | None:
     if "user" in g:
         return g.user
     user = None
-    uid, ver, started = session.get("uid"), session.get("ver"), session.get("t", 0)
-    if uid:
-        if time.time() - started <= ABSOLUTE_LIFETIME:
-            with container().db.read() as conn:
-                user = get_user(conn, uid)
-        if user is None or not hmac.compare_digest(user.session_version, str(ver)):
-            user = None
+    token, ver = session.get("sid"), session.get("ver")
+    if token:
+        moment, sid = _now(), _session_id(str(token))
+        with container().db.read() as conn:
+            row = conn.execute(select(web_sessions).where(web_sessions.c.id == sid)).mappings().first()
+            if _live(row, moment):
+                user = get_user(conn, row["user_id"])
+        if user is not None and not hmac.compare_digest(user.session_version, str(ver)):
+            user = None                                    # the password changed since sign-in
+        if user is None:
+            if row is not None and row["revoked_at"] is None:
+                with container().db.write() as conn:
+                    _revoke(conn, str(token), moment)
             session.clear()
+        elif moment - row["last_seen_at"] >= _TOUCH_EVERY:
+            with container().db.write() as conn:
+                conn.execute(update(web_sessions).where(web_sessions.c.id == sid).values(last_seen_at=moment))
     g.user = user
     return user
 

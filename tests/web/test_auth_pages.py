@@ -1,6 +1,8 @@
 """Signing in and out, session cookies, CSRF, access control — on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from .helpers import PASSWORD, csrf_of, login, make_case, make_user, signed_in, text_of
@@ -228,3 +230,128 @@ def test_an_oversized_upload_gets_a_french_page(app, container, tenant):
     resp = client.post("/app/mailings/x/receipt-scan", content_type="multipart/form-data",
                        data={"csrf_token": token, "scan": (io.BytesIO(b"\0" * too_big), "ar.pdf")})
     assert resp.status_code == 413 and "Fichier trop volumineux" in resp.text
+
+
+def _session_cookie(client, app) -> str:
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    return cookie.value
+
+
+def test_a_cookie_copied_before_logout_is_refused_afterwards(app, container, tenant):
+    client = signed_in(app, container, tenant.id)
+    copied = _session_cookie(client, app)
+    token = csrf_of(client.get("/app/logout").text)
+    assert client.post("/app/logout", data={"csrf_token": token}).status_code == 303
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], copied)
+    resp = thief.get("/app/cases")
+    assert resp.status_code == 302 and "/app/login" in resp.location          # the server revoked the session
+
+
+def test_the_server_keeps_only_a_digest_of_the_session_token(app, container, tenant):
+    import hashlib
+
+    from sqlalchemy import select
+
+    from persistence.tables import web_sessions
+    client = signed_in(app, container, tenant.id)
+    data = app.session_interface.get_signing_serializer(app).loads(_session_cookie(client, app))
+    assert set(data) >= {"sid", "csrf"} and "uid" not in data
+    with container.db.read() as conn:
+        row = conn.execute(select(web_sessions).where(
+            web_sessions.c.id == hashlib.sha256(data["sid"].encode()).hexdigest())).mappings().one()
+        assert conn.execute(select(web_sessions).where(web_sessions.c.id == data["sid"])).first() is None
+    assert row["revoked_at"] is None and row["expires_at"] - row["created_at"] == dt.timedelta(hours=12)
+
+
+def _clock(monkeypatch, start: dt.datetime):
+    """Moves the pages' clock: the session checks read web.security._now."""
+    import web.security
+    state = {"now": start}
+    monkeypatch.setattr(web.security, "_now", lambda: state["now"], raising=False)
+
+    def move(**delta):
+        state["now"] = state["now"] + dt.timedelta(**delta)
+    return move
+
+
+def test_a_session_ends_after_two_idle_hours(app, container, tenant, monkeypatch):
+    move = _clock(monkeypatch, dt.datetime.now(dt.timezone.utc))
+    client = signed_in(app, container, tenant.id)
+    move(hours=1, minutes=59)
+    assert client.get("/app/cases").status_code == 200            # activity refreshes last_seen_at
+    move(hours=1, minutes=59)
+    assert client.get("/app/cases").status_code == 200
+    move(hours=2, minutes=1)
+    resp = client.get("/app/cases")
+    assert resp.status_code == 302 and "/app/login" in resp.location
+    move(seconds=1)
+    assert client.get("/app/cases").status_code == 302             # the cookie was cleared, the row revoked
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_however_active(app, container, tenant, monkeypatch):
+    move = _clock(monkeypatch, dt.datetime.now(dt.timezone.utc))
+    client = signed_in(app, container, tenant.id)
+    for _ in range(7):                                             # 11 h 55 of steady work
+        move(hours=1, minutes=42)
+        assert client.get("/app/cases").status_code == 200
+    move(minutes=6)
+    resp = client.get("/app/cases")
+    assert resp.status_code == 302 and "/app/login" in resp.location
+
+
+def test_a_password_change_revokes_every_session_of_the_user(app, container, tenant):
+    from sqlalchemy import select
+
+    from accounts.users import set_password
+    from persistence.tables import users, web_sessions
+    email = make_user(container, tenant.id)
+    first, second = app.test_client(), app.test_client()
+    login(first, email)
+    login(second, email)
+    with container.db.write() as conn:
+        uid = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
+        set_password(conn, uid, "another long passphrase")
+    assert first.get("/app/cases").status_code == 302 and second.get("/app/cases").status_code == 302
+    with container.db.read() as conn:
+        ended = [r.revoked_at for r in conn.execute(select(web_sessions.c.revoked_at)
+                                                    .where(web_sessions.c.user_id == uid))]
+    assert len(ended) == 2 and None not in ended
+
+
+@pytest.mark.parametrize("change", ["password", "disabled"])
+def test_a_new_password_or_a_disabled_account_revokes_the_sessions_at_once(app, container, tenant, change):
+    from sqlalchemy import select
+
+    from accounts.users import set_disabled, set_password
+    from persistence.tables import users, web_sessions
+    email = make_user(container, tenant.id)
+    login(app.test_client(), email)
+    with container.db.write() as conn:
+        uid = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
+        if change == "password":
+            set_password(conn, uid, "another long passphrase")
+        else:
+            set_disabled(conn, uid, True)
+    # No request has come since: the rows themselves are revoked, not only refused on next use.
+    with container.db.read() as conn:
+        ended = [r.revoked_at for r in conn.execute(select(web_sessions.c.revoked_at)
+                                                    .where(web_sessions.c.user_id == uid))]
+    assert len(ended) == 1 and None not in ended
+
+
+def test_cookie_is_secure_and_hsts_sent_when_the_request_came_over_https(app, container, tenant):
+    email = make_user(container, tenant.id)
+    over_https = app.test_client()
+    page = over_https.get("/app/login", base_url="https://recouvre.example")
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    resp = over_https.post("/app/login", base_url="https://recouvre.example",
+                           data={"email": email, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    assert resp.status_code == 303 and "Secure" in _cookie_header(resp)
+    plain = app.test_client()
+    page = plain.get("/app/login", headers={"X-Forwarded-Proto": "https"})   # a client's claim is not trusted
+    assert "Strict-Transport-Security" not in page.headers
+    resp = plain.post("/app/login", headers={"X-Forwarded-Proto": "https"},
+                      data={"email": email, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    assert resp.status_code == 303 and "Secure" not in _cookie_header(resp)

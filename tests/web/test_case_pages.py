@@ -11,10 +11,12 @@ def _references(html: str) -> list[str]:
     return re.findall(r'<a href="/app/cases/[0-9a-f-]{36}">([^<]+)</a>', html)
 
 
-def test_empty_list_says_how_to_create_a_case(app, container, tenant):
+def test_empty_list_says_who_creates_cases(app, container, tenant):
     client = signed_in(app, container, tenant.id)
     text = text_of(client.get("/app/cases").text)
-    assert "Aucun dossier. Créez-en un via l'API : POST /v1/cases" in text
+    assert ("Aucun dossier. Les dossiers sont créés par votre logiciel de recouvrement, qui les transmet à "
+            "Recouvre : demandez au gestionnaire de ce logiciel") in text
+    assert "/v1/" not in text and "API" not in text                 # lawyers do not call the API
 
 
 def test_list_shows_reference_debtor_outstanding_stage_and_next_deadline(app, container, tenant):
@@ -118,3 +120,122 @@ def test_case_page_needs_a_session(app, container, tenant):
     case = make_case(container, tenant.id)
     resp = app.test_client().get(f"/app/cases/{case['id']}")
     assert resp.status_code == 302 and f"next=/app/cases/{case['id']}" in resp.location
+
+
+def _pages(html: str) -> dict[str, str]:
+    return {rel: href.replace("&amp;", "&") for rel, href in re.findall(r'<a rel="(next|prev)" href="([^"]+)"', html)}
+
+
+def test_previous_page_goes_back_one_page_at_a_time(app, container, tenant):
+    refs = [f"Q-{i:03d}" for i in range(45)]
+    for ref in refs:
+        make_case(container, tenant.id, reference=ref)
+    client = signed_in(app, container, tenant.id)
+    one = client.get("/app/cases?q=Q-")
+    assert "prev" not in _pages(one.text) and "Page précédente" not in one.text
+    two = client.get(_pages(one.text)["next"])
+    three = client.get(_pages(two.text)["next"])
+    assert "Dossiers 41 à 45 sur 45" in text_of(three.text) and "next" not in _pages(three.text)
+    back_to_two = client.get(_pages(three.text)["prev"])
+    assert "Page précédente" in three.text and "Dossiers 21 à 40 sur 45" in text_of(back_to_two.text)
+    assert _references(back_to_two.text) == _references(two.text)
+    assert _pages(back_to_two.text)["next"] == _pages(two.text)["next"]          # and forward again
+    back_to_one = client.get(_pages(back_to_two.text)["prev"])
+    assert _references(back_to_one.text) == _references(one.text) and "q=Q-" in _pages(back_to_two.text)["prev"]
+    assert "Dossiers 1 à 20 sur 45" in text_of(back_to_one.text)
+    assert sorted(_references(one.text) + _references(two.text) + _references(three.text)) == refs
+
+
+def test_empty_states_tell_a_lawyer_what_to_do_without_the_api(app, container, tenant):
+    case = make_case(container, tenant.id, fixture="case-b2c.json")
+    client = signed_in(app, container, tenant.id)
+    with container.db.write() as conn:             # a case with no reminders: the empty state shows
+        from sqlalchemy import update
+
+        from persistence.tables import cases
+        row = conn.execute(cases.select().where(cases.c.id == case["id"])).mappings().one()
+        conn.execute(update(cases).where(cases.c.id == case["id"]).values(data={**row["data"], "reminders": []}))
+    text = text_of(client.get(f"/app/cases/{case['id']}").text)
+    assert "Aucune relance consignée. Les relances amiables (courriel, appel, courrier) sont enregistrées par " \
+           "votre logiciel de recouvrement" in text
+    assert "Aucune pièce versée. Les factures, le contrat et les bons de livraison sont versés par votre " \
+           "logiciel de recouvrement" in text
+    assert "/v1/" not in text and "API" not in text
+
+
+def test_a_piece_of_the_case_can_be_downloaded_by_its_tenant_only(app, container, tenant, other_tenant):
+    import hashlib
+
+    from casefiles import services
+    from .helpers import letter_pdf
+    case = make_case(container, tenant.id)
+    pdf = letter_pdf("Facture F-2025-0412")
+    key = f"tenants/{tenant.id}/cases/{case['id']}/evidence/facture.pdf"
+    stored = container.archive.put(key, pdf, "application/pdf")
+    with container.db.write() as conn:
+        piece = services.record_evidence(conn, tenant.id, "test", case["id"], kind="invoice",
+                                         title="Facture F-2025-0412", filename="facture F-2025-0412.pdf",
+                                         media_type="application/pdf",
+                                         size=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(), archive_key=key,
+                                         version_id=stored.version_id)
+    client = signed_in(app, container, tenant.id)
+    page = client.get(f"/app/cases/{case['id']}").text
+    assert f'<a href="/app/evidence/{piece["id"]}" class="piece-link">Facture F-2025-0412</a>' in page
+    resp = client.get(f"/app/evidence/{piece['id']}")
+    assert resp.status_code == 200 and resp.data == pdf and resp.mimetype == "application/pdf"
+    assert "filename*=UTF-8''facture%20F-2025-0412.pdf" in resp.headers["Content-Disposition"]
+    other = signed_in(app, container, other_tenant.id)
+    theirs = other.get(f"/app/evidence/{piece['id']}")
+    assert theirs.status_code == 404 and "Page introuvable" in theirs.text
+    assert app.test_client().get(f"/app/evidence/{piece['id']}").status_code == 302      # signed-in users only
+
+
+def test_a_piece_whose_archived_bytes_do_not_match_its_record_is_not_served(app, container, tenant):
+    import hashlib
+
+    from casefiles import services
+    from .helpers import letter_pdf
+    case = make_case(container, tenant.id)
+    pdf = letter_pdf("Bon de livraison")
+    key = f"tenants/{tenant.id}/cases/{case['id']}/evidence/bl.pdf"
+    stored = container.archive.put(key, pdf, "application/pdf")
+    with container.db.write() as conn:
+        piece = services.record_evidence(conn, tenant.id, "test", case["id"], kind="delivery_note",
+                                         title="Bon de livraison", filename="bl.pdf", media_type="application/pdf",
+                                         size=len(pdf), sha256=hashlib.sha256(b"other bytes").hexdigest(),
+                                         archive_key=key, version_id=stored.version_id)
+    client = signed_in(app, container, tenant.id)
+    resp = client.get(f"/app/evidence/{piece['id']}")
+    assert resp.status_code == 500 and "Pièce illisible" in resp.text and b"%PDF" not in resp.data
+
+
+def test_an_inconsistent_case_is_explained_in_french(app, container, tenant, monkeypatch):
+    import web.casefacts
+
+    def inconsistent(*_a, **_kw):
+        raise ValueError("payment 2025-01-03 precedes every invoice")
+    case = make_case(container, tenant.id)
+    monkeypatch.setattr(web.casefacts, "compute_claim", inconsistent)
+    client = signed_in(app, container, tenant.id)
+    text = text_of(client.get(f"/app/cases/{case['id']}").text)
+    assert "Le décompte ne peut pas être calculé : les données du dossier sont incohérentes" in text
+    assert "precedes" not in text and "API" not in text
+    assert "non calculable" in client.get("/app/cases").text
+
+
+def test_every_ledger_event_the_service_writes_has_a_french_label_and_a_cleared_notice_date_reads_as_such():
+    import pathlib
+    import re
+
+    from web.formatting import LABELS, ledger_detail
+    root = pathlib.Path(__file__).resolve().parents[2]
+    written = set()
+    for folder in ("casefiles", "delivery", "documents", "api", "jobs", "proofs"):
+        for path in (root / folder).rglob("*.py"):
+            for line in path.read_text().splitlines():
+                if re.search(r"append_event\(|chain_event\(|update_case_data\(|event_type=", line):
+                    written |= set(re.findall(r'"([a-z_]+\.[a-z_]+)"', line))
+    assert {"case.created", "mailing.packet_archived", "case.formal_notice_dated"} <= written
+    assert written <= set(LABELS["ledger_event"]), written - set(LABELS["ledger_event"])
+    assert ledger_detail("case.formal_notice_dated", {"formal_notice_date": None}).startswith("date de mise en demeure effacée")
+    assert ledger_detail("case.formal_notice_dated", {"formal_notice_date": "2026-03-05"}).endswith("05/03/2026")

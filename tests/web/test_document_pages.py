@@ -94,3 +94,79 @@ def test_dossier_is_generated_and_downloaded(app, container, tenant):
     case_page = client.get(f"/app/cases/{case['id']}").text
     assert "Injonction de payer" in text_of(case_page)                     # the stage moved on
     assert f'{location}/zip' in case_page
+
+
+def _documents_of(container, tenant_id: str, case_id: str) -> list[dict]:
+    from documents import service
+    with container.db.read() as conn:
+        return service.list_documents(conn, tenant_id, case_id)
+
+
+def test_a_pending_dossier_shows_its_progress_instead_of_starting_another(app, container, tenant):
+    case = make_case(container, tenant.id)
+    client = signed_in(app, container, tenant.id)
+    first = _request(client, case["id"], "dossier_injonction_de_payer").location
+    html = client.get(f"/app/cases/{case['id']}").text
+    assert 'id="generer-dossier"' not in html                             # no button to start a second one
+    follow = re.search(r'<a class="button primary" id="suivre-dossier" href="([^"]+)">', html)
+    assert follow and follow.group(1) == first
+    assert "En file d'attente…" in text_of(re.search(r'<div class="kpi action" id="dossier-en-cours">.*?</div>',
+                                                      html, re.S).group(0))
+    again = _request(client, case["id"], "dossier_injonction_de_payer")        # e.g. from the Générer menu
+    assert again.status_code == 303 and again.location == first
+    assert "une génération est déjà en cours" in text_of(client.get(again.location).text)
+    assert [d["kind"] for d in _documents_of(container, tenant.id, case["id"])] == ["dossier_injonction_de_payer"]
+    other = _request(client, case["id"], "decompte")                             # another kind still starts
+    assert other.status_code == 303 and other.location != first
+
+
+def test_generation_refusals_are_in_french(app, container, tenant, monkeypatch):
+    from casefiles.errors import Conflict, InvalidInput
+    from casefiles.model import FieldError
+    from documents import service
+    case = make_case(container, tenant.id)
+    client = signed_in(app, container, tenant.id)
+    for exc in (InvalidInput([FieldError("/payment_days", "payment_days must be an integer from 1 to 90")]),
+                Conflict("case is closed")):
+        def refuse(*_a, _exc=exc, **_kw):
+            raise _exc
+        monkeypatch.setattr(service, "request_document", refuse)
+        resp = _request(client, case["id"], "relance")
+        text = text_of(client.get(resp.location).text)
+        assert "Le document ne peut pas être généré pour l'instant." in text
+        assert "must be" not in text and "closed" not in text and "payment_days" not in text
+
+
+def test_a_failed_step_is_explained_in_french_without_the_technical_message(app, container, tenant):
+    from persistence.tables import documents
+    case = make_case(container, tenant.id)
+    client = signed_in(app, container, tenant.id)
+    location = _request(client, case["id"], "relance").location
+    with container.db.write() as conn:
+        conn.execute(update(documents).where(documents.c.id == location.rsplit("/", 1)[1]).values(
+            status="failed", error={"step": "convert", "message": "soffice exited with status 81"}))
+    for page in (client.get(location).text, client.get(f"/app/cases/{case['id']}").text,
+                 client.get(location + "/status").json["error"]):
+        assert "Échec à l'étape « conversion en PDF ». Relancez la génération" in text_of(page)
+        assert "soffice" not in page and "exited" not in page
+
+
+@pytest.mark.libreoffice
+@pytest.mark.slow
+def test_the_docx_of_a_letter_downloads_for_its_tenant_only(app, container, tenant, other_tenant):
+    case = make_case(container, tenant.id)
+    client = signed_in(app, container, tenant.id)
+    location = _request(client, case["id"], "relance").location
+    _run_jobs(container)
+    page = client.get(location).text
+    assert f'href="{location}/docx"' in page and "Télécharger le DOCX" in page
+    resp = client.get(location + "/docx")
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert resp.headers["Content-Disposition"].startswith('attachment; filename="') and ".docx" in \
+        resp.headers["Content-Disposition"]
+    assert "word/document.xml" in zipfile.ZipFile(io.BytesIO(resp.data)).namelist()
+    stranger = signed_in(app, container, other_tenant.id)
+    for suffix in ("/docx", "/pdf", ""):
+        theirs = stranger.get(location + suffix)
+        assert theirs.status_code == 404 and "Page introuvable" in theirs.text and theirs.data[:2] != b"PK"

@@ -1,7 +1,8 @@
 """End to end in headless Chromium against the app served on 127.0.0.1 (SQLite, embedded job runner).
 
 Each test leaves screenshots in out/screenshots/ so a person can look at the pages as a user sees
-them; they are part of what this suite is for, not debugging leftovers.
+them; they are part of what this suite is for, not debugging leftovers. The folder is emptied when
+the module starts, so what is there afterwards is what this run showed.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import subprocess
 import threading
 import zipfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -33,14 +35,49 @@ def _ago(days: int) -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
 
 
-class Live:
-    """The served app and the people and cases seeded in it."""
+def paris_today() -> dt.date:
+    return dt.datetime.now(ZoneInfo("Europe/Paris")).date()
 
-    def __init__(self, url, container):
-        self.url, self.container = url, container
+
+class GatedPipeline:
+    """The real document pipeline, which waits at its door while the gate is shut: the test can
+    watch a job that is running, not only one that is queued or done."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.gate, self.entered = threading.Event(), threading.Event()
+        self.gate.set()
+
+    def generate(self, *args, **kwargs):
+        self.entered.set()
+        if not self.gate.wait(180):
+            raise RuntimeError("the test never opened the gate")
+        return self.inner.generate(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+class Live:
+    """The served app, its job runner, and the people and cases seeded in it."""
+
+    def __init__(self, url, container, pipeline: GatedPipeline):
+        self.url, self.container, self.pipeline = url, container, pipeline
+        self.runner = None
         self.users: dict[str, str] = {}
         self.cases: dict[str, dict] = {}
         self.mailings: dict[str, dict] = {}
+
+    def hold_jobs(self) -> None:
+        """Stops the job runner: a document asked for now stays queued."""
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
+
+    def run_jobs(self) -> None:
+        from jobs import start_embedded_runner
+        if self.runner is None:
+            self.runner = start_embedded_runner(self.container)
 
 
 def _seed(live: Live) -> None:
@@ -71,6 +108,8 @@ def _seed(live: Live) -> None:
     live.mailings["presented"] = make_mailing(c, alpha, live.cases["b2c"]["id"], serial=32,
                                               events=(("deposited", _ago(24)), ("first_presented", _ago(19))))
     live.mailings["fresh"] = make_mailing(c, alpha, main["id"], serial=33, events=(("deposited", _ago(2)),))
+    live.mailings["nojs"] = make_mailing(c, alpha, live.cases["b2c"]["id"], serial=34,
+                                         events=(("deposited", _ago(1)),))
 
 
 @pytest.fixture(scope="module")
@@ -79,24 +118,26 @@ def live(tmp_path_factory, shared_pipeline, shared_signer):
 
     from app import create_app
     from bootstrap import build_container
-    from jobs import start_embedded_runner
     from settings import Settings
+    shutil.rmtree(SHOTS, ignore_errors=True)          # only this run's pages are left to look at
+    SHOTS.mkdir(parents=True)
     data = tmp_path_factory.mktemp("e2e")
     settings = Settings.from_env({"RECOUVRE_DATA_DIR": str(data)})
     container = build_container(settings)
-    container.__dict__["pipeline"] = shared_pipeline
+    pipeline = GatedPipeline(shared_pipeline)
+    container.__dict__["pipeline"] = pipeline
     container.__dict__["signer"] = shared_signer
     container.db.upgrade()
     app = create_app(container=container)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-http", daemon=True)
     thread.start()
-    runner = start_embedded_runner(container)
-    state = Live(f"http://127.0.0.1:{server.server_port}", container)
+    state = Live(f"http://127.0.0.1:{server.server_port}", container, pipeline)
+    state.run_jobs()
     _seed(state)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     yield state
-    runner.stop()
+    pipeline.gate.set()
+    state.hold_jobs()
     server.shutdown()
     thread.join(10)
     container.__dict__.pop("pipeline")
@@ -110,6 +151,14 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+@pytest.fixture(autouse=True)
+def _jobs_run_after_each_test(live):
+    """A test that held the jobs or shut the gate, even one that failed, leaves them running."""
+    yield
+    live.pipeline.gate.set()
+    live.run_jobs()
 
 
 @pytest.fixture
@@ -145,6 +194,7 @@ def _print(page, name: str) -> None:
 
 
 def test_lawyer_finds_a_case_and_downloads_the_dossier(page, live):
+    from playwright.sync_api import expect
     page.goto(f"{live.url}/")
     assert page.url.endswith("/app/login")
     _shot(page, "login")
@@ -172,10 +222,31 @@ def test_lawyer_finds_a_case_and_downloads_the_dossier(page, live):
     _shot(page, "case")
     _print(page, "case-print")
 
+    live.hold_jobs()                                   # the job stays queued until the runner is back
     page.click("#generer-dossier")
     page.wait_for_url(re.compile(r".*/app/documents/[0-9a-f-]{36}$"))
-    if page.locator("#progress-text").count():
-        _shot(page, "document-progress")
+    progress_url = page.url
+    assert page.inner_text("#progress-text") == "En file d'attente…"
+    assert page.locator("#progression progress").count() == 1
+    assert page.get_attribute("#progression", "data-poll") == progress_url.removeprefix(live.url) + "/status"
+    _shot(page, "document-queued")
+
+    page.goto(f"{live.url}/app/cases/{live.cases['main']['id']}")      # the case page shows the pending one
+    assert page.locator("#generer-dossier").count() == 0
+    assert "En file d'attente…" in page.inner_text("#dossier-en-cours")
+    _shot(page, "case-dossier-pending")
+    page.click("#suivre-dossier")
+    page.wait_for_url(progress_url)
+
+    live.pipeline.gate.clear()                        # the job will start, then wait inside the pipeline
+    live.pipeline.entered.clear()
+    live.run_jobs()
+    assert live.pipeline.entered.wait(60), "the dossier job never started"
+    expect(page.locator("#progress-text")).to_have_text(re.compile(r"^Génération en cours"),
+                                                        timeout=30_000)   # the JSON poll, no reload
+    assert page.url == progress_url and page.locator("#document-pret").count() == 0
+    _shot(page, "document-progress")
+    live.pipeline.gate.set()
     page.wait_for_selector("#document-pret, #progression .error-box", timeout=180_000)   # the JS poll reloads
     assert page.locator("#document-pret").count() == 1, page.inner_text("#progression")
     _shot(page, "document-ready")
@@ -198,7 +269,7 @@ def test_clerk_records_a_first_presentation_and_uploads_the_scan(page, live):
     _sign_in(page, live, "clerk")
     assert page.url.endswith("/app/mailings")
     rows = page.locator("table.queue tbody tr")
-    assert rows.count() == 3
+    assert rows.count() == 4
     assert page.locator("table.queue tbody tr.overdue").count() == 2
     assert tracking_number(32) in rows.nth(0).inner_text()           # oldest first
     _shot(page, "mailings")
@@ -206,7 +277,13 @@ def test_clerk_records_a_first_presentation_and_uploads_the_scan(page, live):
     page.click("table.queue tbody tr:nth-child(2) a.button")
     page.wait_for_url(re.compile(r".*/app/mailings/[0-9a-f-]{36}$"))
     assert tracking_number(31) in page.inner_text("h1")
-    presented = dt.datetime.now(dt.timezone.utc).astimezone().date() - dt.timedelta(days=3)
+    assert page.input_value("#date") == paris_today().isoformat()     # today, in Paris
+    page.click("#saisie button[type=submit]")                        # no event chosen: the form says so
+    assert page.inner_text("#type-erreur") == "Choisissez l'événement constaté."
+    assert page.get_attribute("#type", "aria-invalid") == "true"
+    _shot(page, "mailing-event-error")
+
+    presented = paris_today() - dt.timedelta(days=3)
     page.select_option("#type", "first_presented")
     page.fill("#date", presented.isoformat())
     page.click("#saisie button[type=submit]")
@@ -216,20 +293,43 @@ def test_clerk_records_a_first_presentation_and_uploads_the_scan(page, live):
     assert f"Date d'effet de la lettre : {date_fr(presented)}" in message
     assert f"Fin du délai de paiement : {date_fr(deadline)}" in message
     assert page.inner_text("#echeance") == date_fr(deadline)
+    assert page.inner_text("#etat-ar") == "En attente"
     _shot(page, "mailing-event")
 
     page.set_input_files("#scan", files=[{"name": "avis-reception.png", "mimeType": "image/png", "buffer": PNG}])
     page.click("#avis button[type=submit]")
     page.wait_for_selector("text=Avis de réception numérisé enregistré")
+    assert page.inner_text("#etat-ar") == "Reçu"                      # the page says the AR is in
+    assert "Avis de réception reçu" in page.inner_text("#avis-recus")
+    with page.expect_download() as info:
+        page.click("#avis-recus a.scan-link")
+    assert info.value.suggested_filename == "avis-reception.png"
+    assert Path(info.value.path()).read_bytes() == PNG
     _shot(page, "mailing")
 
     page.goto(f"{live.url}/app/mailings")
-    assert page.locator("table.queue tbody tr").count() == 3                 # presented: still awaiting its AR
+    assert page.locator("table.queue tbody tr").count() == 3          # its AR is in: it left the queue
+    assert tracking_number(31) not in page.inner_text("table.queue")
     page.select_option("#age", "15")
     page.click("form.search button[type=submit]")
     assert page.locator("table.queue tbody tr").count() == 1
+
     page.goto(f"{live.url}/app/mailings/import")
     _shot(page, "import")
+    day = (paris_today() - dt.timedelta(days=1)).strftime("%d/%m/%Y")
+    page.fill("#csv_text", f"tracking_number;event;date\n{tracking_number(32)};distribué;{day}\n"
+                           f"RA123;distribué;{day}\n{tracking_number(33)};???;hier\n")
+    page.click("form[enctype] button[type=submit]")
+    report = page.inner_text("#rapport").replace("\u00a0", " ")
+    assert "1 événement sera importé ; 2 lignes sont rejetées." in report
+    rejected = page.locator("table.rejected tbody tr")
+    assert rejected.count() == 2 and rejected.nth(1).locator("li").count() == 2   # line 4: two faults
+    _shot(page, "import-preview")
+    page.goto(f"{live.url}/app/mailings/import")
+    page.fill("#csv_text", f"ref;type;jour\n{tracking_number(32)};distribué;{day}\n")
+    page.click("form[enctype] button[type=submit]")
+    assert page.inner_text("#file-erreur").startswith("En-tête du fichier non reconnu")
+    _shot(page, "import-header-error")
 
 
 def test_a_user_of_one_tenant_cannot_open_another_tenants_case(page, live):
@@ -260,14 +360,45 @@ def test_a_form_without_its_csrf_token_is_refused(page, live):
 
 
 def test_pages_work_without_javascript(browser, live):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 768})
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 768},
+                                  locale="fr-FR", timezone_id="Europe/Paris")
     page = context.new_page()
+    page.set_default_timeout(15_000)
     try:
         _sign_in(page, live, "lawyer")
         page.goto(f"{live.url}/app/cases?q=Lefort")
         assert page.locator("table.cases tbody tr").count() == 1
+
+        page.goto(f"{live.url}/app/cases/{live.cases['b2c']['id']}")       # the case page, server-rendered
+        assert page.inner_text("h1").startswith("Dossier ALP-2026-0002")
+        assert "Total restant dû" in page.inner_text("#totaux")
+        assert "Chaîne d'empreintes vérifiée" in page.inner_text("#verification")
+        _shot(page, "nojs-case")
+
+        live.hold_jobs()
+        page.select_option("#kind", "decompte")                           # the plain form, no script
+        page.click("form.inline-form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/app/documents/[0-9a-f-]{36}$"))
+        assert page.inner_text("#progress-text") == "En file d'attente…"
+        assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page.content()
+        _shot(page, "nojs-document-progress")
+        live.run_jobs()
+        page.wait_for_selector("#document-pret, #progression .error-box", timeout=180_000)   # the meta refresh
+        assert page.locator("#document-pret").count() == 1, page.inner_text("#progression")
+        _shot(page, "nojs-document-ready")
+
         page.click("header form button")                                      # logout is a plain POST form
         page.wait_for_url(re.compile(r".*/app/login$"))
         assert "Vous êtes déconnecté(e)." in page.inner_text("main")
+
+        _sign_in(page, live, "clerk")                                         # the event form, no script
+        page.goto(f"{live.url}/app/mailings/{live.mailings['nojs']['id']}")
+        assert page.input_value("#date") == paris_today().isoformat()
+        page.select_option("#type", "first_presented")                       # today, no time: now, in Paris
+        page.click("#saisie button[type=submit]")
+        page.wait_for_selector(".flash-success")
+        assert f"Date d'effet de la lettre : {paris_today():%d/%m/%Y}" in page.inner_text(".flash-success")
+        assert "Présenté, avisé" in page.inner_text("h1")
+        _shot(page, "nojs-mailing-event")
     finally:
         context.close()
