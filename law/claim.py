@@ -7,6 +7,7 @@ are exactly the ones the imputation relied on.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -47,6 +48,9 @@ class _Ledger:
 
     def interest_due(self) -> Decimal:
         return self.accrued - self.interest_paid
+
+    def settled(self) -> bool:
+        return self.principal <= 0 and self.accrued <= self.interest_paid
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,7 @@ def compute_claim(case: CaseFile, as_of: dt.date, options: ClaimOptions = _DEFAU
 
     imputations: list[Imputation] = []
     paid = credit = _ZERO
+    first_open = 0      # ledgers before this index are settled
     # principal_first reduces principal only, on every invoice in turn; interest is settled only
     # with what is left once no principal remains.
     passes = (None,) if options.imputation == "interest_first" else ("principal", "interest")
@@ -208,12 +213,17 @@ def compute_claim(case: CaseFile, as_of: dt.date, options: ClaimOptions = _DEFAU
             named = by_number.get(pay.invoice_number)
             if named is None:
                 raise ValueError(f"payment of {pay.date.isoformat()} names unknown invoice {pay.invoice_number!r}")
-        order = ([named] if named else []) + [led for led in ledgers if led is not named]
         for part in passes:
-            for led in order:
+            # Lazily, from the first invoice still open: a payment is usually used up by the oldest
+            # open invoices, out of hundreds.
+            others = (ledgers[i] for i in range(first_open, len(ledgers)) if ledgers[i] is not named)
+            for led in itertools.chain([named] if named else (), others):
                 if remaining <= 0:
                     break
                 remaining = engine.apply(led, pay, remaining, led is named, imputations, part)
+        # An invoice with neither principal nor interest left accrues nothing more: settled for good.
+        while first_open < len(ledgers) and ledgers[first_open].settled():
+            first_open += 1
         if remaining > 0:
             credit += remaining
             imputations.append(Imputation(pay.date, pay.amount, None, _ZERO, _ZERO, False, to_credit=remaining))
