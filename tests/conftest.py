@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,17 @@ def service_missing(what: str, why: object) -> None:
     if ON_CI:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def need_tool(name: str) -> str:
+    """A third-party program a test relies on; missing fails on CI, skips elsewhere."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed"
+        if ON_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return path
 
 
 def load_fixture(name: str) -> dict:

@@ -4,30 +4,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import zipfile
 from collections.abc import Callable
 
-import pytest
-
 from casefiles import services
 from casefiles.ledger import GENESIS, digest
-from tests.conftest import ON_CI, with_reference
+from tests.conftest import with_reference
 from tests.signing.signing_helpers import make_letter
 
 HASHED = ("case_id", "seq", "type", "at", "actor", "payload_digest", "prev_hash")
 INVOICE_PDF = make_letter()
-
-
-def need_tool(name: str) -> str:
-    """A third-party tool the check relies on; missing fails on CI, skips elsewhere."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed"
-        if ON_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return path
 
 
 def new_case(tenant, b2b_case) -> dict:

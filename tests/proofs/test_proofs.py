@@ -19,9 +19,10 @@ from proofs import (
     PyHankoTimeStamper, archive_references, head_imprint, read_token, stamper_from_environ,
     timestamp_pending_heads, verify_proof_zip,
 )
+from tests.conftest import need_tool
 
 from .proof_helpers import (
-    INVOICE_PDF, add_payment, change_status, cli_verify, files_of, log_reminder, need_tool, new_case, rehash,
+    INVOICE_PDF, add_payment, change_status, cli_verify, files_of, log_reminder, new_case, rehash,
     repack, upload_invoice,
 )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -18,7 +17,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, NameObject, TextStringObject
 
 from signing import SignerConfig, build_signer, validate_pdf
-from tests.conftest import ON_CI
+from tests.conftest import need_tool
 
 from .signing_helpers import make_letter
 
@@ -174,11 +173,7 @@ def test_info_and_xmp_agree_after_signing(signed_pdfa, pki, level):
 
 @pytest.mark.libreoffice
 def test_a_libreoffice_pdfa_keeps_agreeing_metadata(shared_signer, tmp_path):
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        if ON_CI:
-            pytest.fail("LibreOffice (soffice) is not installed", pytrace=False)
-        pytest.skip("LibreOffice (soffice) is not installed")
+    soffice = need_tool("soffice")
     (tmp_path / "lettre.txt").write_text("Mise en demeure de payer\n")
     subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
                     'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}', "--outdir",
