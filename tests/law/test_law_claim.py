@@ -79,7 +79,7 @@ def test_b2c_fixture_into_unverified_2026_s2_warns():
     assert lines_of(st)[1] == (d("2026-06-30"), d("2026-09-30"), 92, D("645.90"), D("2.75"), D("4.48"))
     assert st.lines[1].verified is False
     [warning] = st.warnings
-    assert "2026-S2" in warning and "UNCONFIRMED" in warning
+    assert "2026-S2" in warning and "NON CONFIRMÉ" in warning
 
 
 # --- Rates and segments --------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def test_unverified_rate_row_warns_with_semester_and_source():
     st = compute_claim(make_case([inv("A", "2026-06-30", "1000.00")]), d("2026-07-31"))
     assert [(ln.rate, ln.verified) for ln in st.lines] == [(D("12.40"), False)]
     [warning] = st.warnings
-    assert "2026-S2" in warning and "UNCONFIRMED" in warning
+    assert "2026-S2" in warning and "NON CONFIRMÉ" in warning
 
 
 def test_overlay_rate_book_is_used(tmp_path):

@@ -114,7 +114,7 @@ def test_missing_rates(book):
 def test_unverified_2026_s2_rates_are_usable_but_flagged(book):
     p = applicable_rate(book, d("2026-08-01"))
     assert (p.rate, p.verified) == (D("12.40"), False)
-    assert "UNCONFIRMED" in p.source
+    assert "NON CONFIRMÉ" in p.source
 
 
 def test_overlay_rows_win_and_extend_the_book(tmp_path):
