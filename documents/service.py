@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select, update
@@ -25,9 +24,10 @@ from casefiles.errors import Conflict, InvalidInput, NotFound
 from casefiles.model import CaseFile, FieldError
 from jobs import JobContext, PermanentError, TransientError, enqueue, handler
 from persistence.tables import documents, evidence, mailings
+from persistence.tables import jobs as job_rows
 
-__all__ = ["KINDS", "request_document", "list_documents", "get_document", "document_file", "paris_today", "set_legal_hold",
-           "document_out"]
+__all__ = ["KINDS", "DocumentPending", "request_document", "list_documents", "get_document", "document_file",
+           "paris_today", "set_legal_hold", "document_out"]
 
 KINDS = ("relance", "mise_en_demeure", "decompte", "requete_injonction_de_payer", "bordereau_pieces",
          "dossier_injonction_de_payer")
@@ -55,9 +55,22 @@ def document_out(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+class DocumentPending(Conflict):
+    """A document of this kind is already being generated for the case: ``document_id`` is that one."""
+
+    def __init__(self, document_id: str, kind: str):
+        super().__init__(f"a {kind} is already being generated for this case (document {document_id}): "
+                         "wait for it to be ready or failed before asking again")
+        self.document_id = document_id
+
+
 def request_document(conn: Connection, container, tenant_id: str, actor: str, case_id: str, kind: str, *,
                      as_of: dt.date | None = None, payment_days: int | None = None) -> dict[str, Any]:
-    """Creates the document row and its job (dispatched once the caller's transaction commits)."""
+    """Creates the document row and its job (dispatched once the caller's transaction commits).
+
+    Raises DocumentPending while a document of the same kind for the case is still being
+    generated: two clicks, or two clients, must not sign and archive the same letter twice.
+    The case row is locked first, so of two concurrent requests the second sees the first."""
     errors = []
     if kind not in KINDS:
         errors.append(FieldError("/kind", f"kind must be one of {', '.join(KINDS)}"))
@@ -66,7 +79,18 @@ def request_document(conn: Connection, container, tenant_id: str, actor: str, ca
         errors.append(FieldError("/payment_days", "payment_days must be an integer from 1 to 90"))
     if errors:
         raise InvalidInput(errors)
-    cases.get_case(conn, tenant_id, case_id)
+    case_row = conn.execute(select(cases.cases).where(cases.cases.c.id == case_id,
+                                                      cases.cases.c.tenant_id == tenant_id)
+                            .with_for_update()).mappings().first()
+    if case_row is None:
+        raise NotFound(f"no case {case_id}")
+    running = conn.execute(
+        select(documents.c.id).join(job_rows, job_rows.c.id == documents.c.job_id)
+        .where(documents.c.case_id == case_id, documents.c.kind == kind, documents.c.status == "pending",
+               job_rows.c.status.in_(("queued", "running")))   # a pending row whose job died is no obstacle
+        .order_by(documents.c.created_at.desc(), documents.c.id.desc()).limit(1)).scalar()
+    if running is not None:
+        raise DocumentPending(running, kind)
     moment = _now()
     doc_id = str(uuid.uuid4())
     params = {"as_of": (as_of or paris_today()).isoformat(), "payment_days": payment_days or 8}
@@ -75,7 +99,6 @@ def request_document(conn: Connection, container, tenant_id: str, actor: str, ca
     row = dict(id=doc_id, tenant_id=tenant_id, case_id=case_id, kind=kind, status="pending", params=params,
                job_id=job_id, warnings=[], created_at=moment, updated_at=moment)
     conn.execute(insert(documents).values(**row))
-    case_row = conn.execute(select(cases.cases).where(cases.cases.c.id == case_id).with_for_update()).mappings().one()
     cases.append_event(conn, case_row, "document.requested", actor, {"document_id": doc_id, "kind": kind, **params})
     return document_out({**row, "sha256": None, "signature": None, "docx_key": None, "zip_key": None, "error": None})
 
@@ -99,9 +122,19 @@ def get_document(conn: Connection, tenant_id: str, document_id: str) -> dict[str
     return document_out(_doc_row(conn, tenant_id, document_id))
 
 
-_FORMATS = {"pdf": ("pdf_key", "application/pdf"),
-            "docx": ("docx_key", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-            "zip": ("zip_key", "application/zip")}
+class _Format(NamedTuple):
+    """Where a document row records one of its files, and what the file is."""
+
+    key: str
+    sha256: str
+    version: str
+    media_type: str
+
+
+_FORMATS = {"pdf": _Format("pdf_key", "sha256", "pdf_version", "application/pdf"),
+            "docx": _Format("docx_key", "docx_sha256", "docx_version",
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            "zip": _Format("zip_key", "zip_sha256", "zip_version", "application/zip")}
 
 
 def document_file(conn: Connection, container, tenant_id: str, document_id: str, fmt: str):
@@ -112,16 +145,14 @@ def document_file(conn: Connection, container, tenant_id: str, document_id: str,
     row = _doc_row(conn, tenant_id, document_id)
     if row["status"] != "ready":
         raise Conflict(f"document {document_id} is {row['status']}, not ready")
-    column, media = _FORMATS[fmt]
-    key = row[column]
+    columns = _FORMATS[fmt]
+    key = row[columns.key]
     if not key:
         raise NotFound(f"document {document_id} has no {fmt.upper()} (kind {row['kind']})")
-    digest, version = {"pdf": ("sha256", "pdf_version"), "docx": ("docx_sha256", "docx_version"),
-                       "zip": ("zip_sha256", "zip_version")}[fmt]
     reference = conn.execute(select(cases.cases.c.reference).where(cases.cases.c.id == row["case_id"])).scalar()
     safe_ref = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in reference)
-    return open_recorded(container.archive, key, sha256=row[digest], version_id=row[version], media_type=media,
-                         filename=f"{safe_ref}-{row['kind']}.{fmt}")
+    return open_recorded(container.archive, key, sha256=row[columns.sha256], version_id=row[columns.version],
+                         media_type=columns.media_type, filename=f"{safe_ref}-{row['kind']}.{fmt}")
 
 
 # --- generation job ------------------------------------------------------------------------------
@@ -140,30 +171,37 @@ def _read(container, key: str, sha256: str | None, version_id: str | None) -> by
     return container.archive.get(key, version_id=version_id, expected_sha256=sha256)
 
 
-def _sent_letters(conn: Connection, case_id: str) -> list[tuple[Mapping[str, Any], Any, list[Mapping[str, Any]]]]:
-    """The case's ready relances and mises en demeure, oldest first, each with its mailings
-    (the deposited one first) and as the generators' SentLetter."""
+def _sent_letters(conn: Connection, case_id: str, until: dt.date) -> list[tuple[Mapping[str, Any], Any,
+                                                                                 list[Mapping[str, Any]]]]:
+    """The case's ready relances and mises en demeure dated up to ``until``, in the order they were
+    created, each with its mailings (the deposited one first) and as the generators' SentLetter.
+    (The document being generated is pending, so never among them.)"""
     from generators import DocumentKind, Mailing, SentLetter
-    rows = conn.execute(select(documents).where(
+    rows = [row for row in conn.execute(select(documents).where(
         documents.c.case_id == case_id, documents.c.status == "ready",
         documents.c.kind.in_(("relance", "mise_en_demeure"))).order_by(documents.c.created_at, documents.c.id)
-    ).mappings().all()
+    ).mappings() if dt.date.fromisoformat(row["params"]["as_of"]) <= until]
+    posted_by_letter: dict[str, list[Mapping[str, Any]]] = {row["id"]: [] for row in rows}
+    if rows:
+        for m in conn.execute(select(mailings).where(mailings.c.document_id.in_(list(posted_by_letter)))
+                              .order_by(mailings.c.created_at, mailings.c.id)).mappings():
+            posted_by_letter[m["document_id"]].append(m)
     out = []
     for row in rows:
-        posted = conn.execute(select(mailings).where(mailings.c.document_id == row["id"])
-                              .order_by(mailings.c.created_at, mailings.c.id)).mappings().all()
+        posted = posted_by_letter[row["id"]]
         best = sorted(posted, key=lambda m: (m["deposited_at"] is not None, m["created_at"]))[-1] if posted else None
         mailing = Mailing(service=best["service"], tracking_number=best["tracking_number"],
                           deposited=_paris_date(best["deposited_at"])) if best else None
         out.append((row, SentLetter(kind=DocumentKind(row["kind"]), date=dt.date.fromisoformat(row["params"]["as_of"]),
-                                    reference=letter_reference(row["id"]), mailing=mailing), list(posted)))
+                                    reference=letter_reference(row["id"]), mailing=mailing), posted))
     return out
 
 
 def _pieces(conn: Connection, container, case: CaseFile, case_id: str, until: dt.date, letters) -> list:
     """The supporting documents the requête and the bordereau list and the dossier attaches
-    (the same list for the three, so their numbers agree)."""
-    from generators import DocumentKind, Piece, french_date
+    (the same list for the three, so their numbers agree). ``letters`` as _sent_letters gives them."""
+    from generators import (Mailing, Piece, french_date, latest_notice, notice_title, proof_of_mailing_title,
+                            reminder_history)
     ev_rows = conn.execute(select(evidence).where(evidence.c.case_id == case_id)
                            .order_by(evidence.c.created_at, evidence.c.id)).mappings().all()
     used: set[str] = set()
@@ -186,32 +224,26 @@ def _pieces(conn: Connection, container, case: CaseFile, case_id: str, until: dt
                       and r["id"] not in used), None)
         pieces.append(Piece(None, f"Facture n° {inv.number}", "invoice", inv.issue_date,
                             **(file_of(match) if match else {})))
-    earlier = [(row, letter, posted) for row, letter, posted in letters if letter.date <= until]
-    relances = [(row, letter) for row, letter, _ in earlier if letter.kind is DocumentKind.relance]
-    generated_on = {letter.date for _, letter in relances}
-    for rem in case.reminders:
-        if rem.channel.value == "email" or (rem.channel.value == "letter" and rem.date not in generated_on):
-            pieces.append(Piece(None, f"Relance ({'courrier' if rem.channel.value == 'letter' else 'courriel'}) "
-                                      f"— {rem.summary}", "reminder", rem.date))
-    for row, letter in relances:
-        pieces.append(Piece(None, f"Relance du {french_date(letter.date)} (courrier n° {letter.reference})",
-                            "reminder", letter.date, pdf=_read(container, row["pdf_key"], row["sha256"],
-                                                               row["pdf_version"])))
-    notices = [(row, letter, posted) for row, letter, posted in earlier if letter.kind is DocumentKind.mise_en_demeure]
-    if notices:
-        mde, notice, posted = notices[-1]
-        by_lrar = notice.mailing is not None and notice.mailing.service == "lrar"
-        title = f"Mise en demeure du {french_date(notice.date)}" + (
-            " par lettre recommandée avec demande d'avis de réception" if by_lrar else "")
-        pieces.append(Piece(None, title, "mise_en_demeure", notice.date,
+    generated = {id(letter): (row, posted) for row, letter, posted in letters}
+    for rem in reminder_history(case, [letter for _, letter, _ in letters], until):
+        if rem.letter is None:
+            pieces.append(Piece(None, f"Relance ({rem.channel}) — {rem.summary}", "reminder", rem.date))
+            continue
+        row, _ = generated[id(rem.letter)]
+        pieces.append(Piece(None, f"Relance du {french_date(rem.date)} (courrier n° {rem.letter.reference})",
+                            "reminder", rem.date, pdf=_read(container, row["pdf_key"], row["sha256"],
+                                                            row["pdf_version"])))
+    notice = latest_notice(letter for _, letter, _ in letters)
+    if notice is not None:
+        mde, posted = generated[id(notice)]
+        pieces.append(Piece(None, notice_title(notice), "mise_en_demeure", notice.date,
                             pdf=_read(container, mde["pdf_key"], mde["sha256"], mde["pdf_version"])))
         for m in posted:
             # delivery archives a clerk's scan of the AR under the mailing's own key prefix
             scans = [r for r in ev_rows if r["kind"] == "receipt_scan" and r["id"] not in used
                      and (f"/mailings/{m['id']}/" in r["archive_key"]
                           or r["title"].endswith((m["tracking_number"] or m["id"], m["id"])))]
-            service = "LRAR" if m["service"] == "lrar" else "LRE"
-            title = f"Preuve d'envoi et avis de réception — {service} n° {m['tracking_number'] or 'non renseigné'}"
+            title = proof_of_mailing_title(Mailing(m["service"], m["tracking_number"]))
             pieces.append(Piece(None, title, "proof_of_mailing", _paris_date(m["deposited_at"]),
                                 **(file_of(scans[-1]) if scans else {})))
     for r in ev_rows:
@@ -254,7 +286,7 @@ def _request(ctx: JobContext, doc: Mapping[str, Any]):
         except MissingRateError as exc:
             raise PermanentError(f"no {exc.basis} rate for {exc.semester}: add it with `recouvre rates add`",
                                  step="claim", semester=exc.semester, basis=exc.basis) from None
-        letters = [x for x in _sent_letters(conn, doc["case_id"]) if x[0]["id"] != doc["id"]]
+        letters = _sent_letters(conn, doc["case_id"], as_of)
         try:
             pieces = _pieces(conn, c, case, doc["case_id"], as_of, letters) if doc["kind"] in PIECE_KINDS else []
         except ArchiveIntegrityError as exc:
@@ -285,8 +317,10 @@ def _produce(ctx: JobContext) -> dict[str, Any]:
     """
     from generators import GenerationError
     c = ctx.container
-    for name in sorted((n for n in ctx.job.checkpoints if n.startswith("run:")), reverse=True):
-        done = _reuse_run(c, ctx.job.checkpoints[name])
+    # Only the newest run can be complete: an attempt that finds its predecessor incomplete starts another.
+    newest = max((n for n in ctx.job.checkpoints if n.startswith("run:")), default=None)
+    if newest is not None:
+        done = _reuse_run(c, ctx.job.checkpoints[newest])
         if done is not None:
             return done
     doc_id = ctx.payload["document_id"]
@@ -297,15 +331,16 @@ def _produce(ctx: JobContext) -> dict[str, Any]:
         generated = c.pipeline.generate(request, finish=_finisher(c, request.case))
     except GenerationError as exc:
         if exc.transient:
-            raise TransientError(str(exc)) from exc
+            raise TransientError(str(exc), step=exc.step) from exc
         raise PermanentError(str(exc), step=exc.step) from None
     run_id = f"{ctx.job.attempts:03d}-{uuid.uuid4().hex[:8]}"
     base = f"tenants/{doc['tenant_id']}/cases/{doc['case_id']}/documents/{doc_id}/{run_id}"
-    files = {"pdf": (f"{base}/{generated.filename or doc['kind'] + '.pdf'}", generated.pdf, "application/pdf")}
+    files = {"pdf": (f"{base}/{generated.filename or doc['kind'] + '.pdf'}", generated.pdf,
+                     _FORMATS["pdf"].media_type)}
     if generated.docx:
-        files["docx"] = (f"{base}/{doc['kind']}.docx", generated.docx, _FORMATS["docx"][1])
+        files["docx"] = (f"{base}/{doc['kind']}.docx", generated.docx, _FORMATS["docx"].media_type)
     if generated.zip:
-        files["zip"] = (f"{base}/{doc['kind']}.zip", generated.zip, "application/zip")
+        files["zip"] = (f"{base}/{doc['kind']}.zip", generated.zip, _FORMATS["zip"].media_type)
     run = {"run": run_id,
            "files": {n: {"key": key, "sha256": hashlib.sha256(data).hexdigest()}
                      for n, (key, data, _) in files.items()},
@@ -320,16 +355,13 @@ def _produce(ctx: JobContext) -> dict[str, Any]:
     return out
 
 
-_STEP = re.compile(r"^(?:\w+: )?(render|convert|assemble|finish): ")
-
-
 def _fail(ctx: JobContext, details: dict) -> None:
+    """The job gave up: PermanentError and TransientError both carry the failing ``step`` in
+    their details; an unexpected exception has none."""
     import webhooks
     c = ctx.container
     error = {k: v for k, v in details.items() if k in ("step", "message", "semester", "basis")}
-    if "step" not in error:   # a transient failure retried until the attempts ran out
-        found = _STEP.match(str(error.get("message", "")))
-        error["step"] = found.group(1) if found else "generate"
+    error.setdefault("step", "generate")
     with c.db.write() as conn:
         doc = conn.execute(select(documents).where(documents.c.id == ctx.payload["document_id"])).mappings().one()
         if doc["status"] != "pending":
@@ -360,13 +392,14 @@ def generate_document(ctx: JobContext) -> dict[str, Any]:
                            .with_for_update()).mappings().one()
         if doc["status"] == "ready":
             return {"document_id": doc["id"], "sha256": doc["sha256"]}
+        files = {}
+        for fmt, columns in _FORMATS.items():
+            file = artefacts.get(fmt) or {}
+            files.update({columns.key: file.get("key"), columns.sha256: file.get("sha256"),
+                          columns.version: file.get("version_id")})
         conn.execute(update(documents).where(documents.c.id == doc["id"]).values(
-            status="ready", sha256=pdf["sha256"], pdf_key=pdf["key"], pdf_version=pdf["version_id"],
-            docx_key=(docx or {}).get("key"), docx_sha256=(docx or {}).get("sha256"),
-            docx_version=(docx or {}).get("version_id"),
-            zip_key=(zipped or {}).get("key"), zip_sha256=(zipped or {}).get("sha256"),
-            zip_version=(zipped or {}).get("version_id"),
-            signature=artefacts["signature"], warnings=artefacts["warnings"], updated_at=_now()))
+            status="ready", **files, signature=artefacts["signature"], warnings=artefacts["warnings"],
+            updated_at=_now()))
         case_row = conn.execute(select(cases.cases).where(cases.cases.c.id == doc["case_id"]).with_for_update()) \
             .mappings().one()
         payload = {"document_id": doc["id"], "kind": doc["kind"], "sha256": pdf["sha256"],
@@ -388,7 +421,7 @@ def set_legal_hold(conn: Connection, container, tenant_id: str, actor: str, docu
                    on: bool) -> dict[str, Any]:
     """Holds (or releases) every archived file of the document; recorded in the ledger."""
     row = _doc_row(conn, tenant_id, document_id)
-    keys = [k for k in (row["pdf_key"], row["docx_key"], row["zip_key"]) if k]
+    keys = [row[columns.key] for columns in _FORMATS.values() if row[columns.key]]
     if not keys:
         raise Conflict(f"document {document_id} has no archived file yet ({row['status']})")
     for key in keys:

@@ -33,8 +33,8 @@ from ._formatting import (
     french_short_date,
     group_digits,
 )
-from ._pieces import MISSING, PlannedPiece, reminder_history
-from ._types import DocumentKind, DocumentRequest, SentLetter
+from ._pieces import MISSING, PlannedPiece, latest_notice, reminder_history
+from ._types import DocumentKind, DocumentRequest
 
 __all__ = ["build_context", "to_complete", "CHANNEL_LABELS"]
 
@@ -322,14 +322,13 @@ def _formal_notice(request: DocumentRequest) -> dict[str, Any] | None:
     """The mise en demeure the requête relies on: its own date, and how it was posted when that is
     recorded. The case file's ``formal_notice_date`` is the notice's effect (first presentation of
     the LRAR), so it is only the fallback for a notice sent outside Recouvre."""
-    notices = [x for x in request.letters if x.kind == DocumentKind.mise_en_demeure and x.date <= request.date]
-    if not notices:
+    notice = latest_notice(request.letters)
+    if notice is None:
         if request.case.formal_notice_date is None:
             return None
         date = french_date(request.case.formal_notice_date)
         return {"date": date, "lrar": False, "depot": "", "numero": "",
                 "texte": f"Le débiteur a été mis en demeure de payer (mise en demeure du {date})."}
-    notice = max(notices, key=lambda x: x.date)
     date, mailing = french_date(notice.date), notice.mailing
     posted = {"lrar": "lettre recommandée avec demande d'avis de réception",
               "lre": "lettre recommandée électronique"}.get(mailing.service if mailing else "")
@@ -349,10 +348,9 @@ def _formal_notice(request: DocumentRequest) -> dict[str, Any] | None:
 
 def _agency_first_letter(request: DocumentRequest) -> dict[str, str] | None:
     """CPCE R124-4, last paragraph: every later step recalls the reference and date of the agency's first letter."""
-    earlier: list[SentLetter] = [x for x in request.letters if x.date <= request.date]
-    if request.case.collection_agency is None or not earlier:
+    if request.case.collection_agency is None or not request.letters:
         return None
-    first = min(earlier, key=lambda x: (x.date, x.kind != DocumentKind.relance))
+    first = min(request.letters, key=lambda x: (x.date, x.kind != DocumentKind.relance))
     deposited = first.mailing.deposited if first.mailing else None
     return {"reference": clean_text(first.reference), "date": french_date(first.date),
             "envoi": french_date(deposited) if deposited else ""}

@@ -13,7 +13,7 @@ from pathlib import Path
 from ._assemble import Part, build_zip, merge_parts, signature_box
 from ._context import build_context
 from ._convert import Converter, check_pdf
-from ._errors import GenerationError, is_transient_cause
+from ._errors import GenerationError
 from ._pieces import PlannedPiece, piece_pdf, plan_pieces, slugify, stamp_piece
 from ._render import render_docx, template_path
 from ._types import DocumentKind, DocumentRequest, Finisher, FinishHint, GeneratedDocument
@@ -145,8 +145,9 @@ def _finish(finish: Finisher | None, pdf: bytes, hint: FinishHint) -> bytes:
     except GenerationError:
         raise
     except Exception as exc:  # noqa: BLE001 - any finisher failure is reported as the finish step
+        # The finisher says whether a retry may help (signing.SigningError.transient: a TSA out of reach).
         raise GenerationError("finish", f"{hint.filename or hint.title}: {type(exc).__name__}: {exc}",
-                              transient=is_transient_cause(exc)) from exc
+                              transient=bool(getattr(exc, "transient", False))) from exc
     try:
         return check_pdf(out, "finish output")
     except GenerationError as exc:

@@ -89,6 +89,8 @@ class FinishHint:
     filename: str = ""
 
 
+# Signs (or otherwise finishes) a final PDF. An exception whose ``transient`` attribute is true
+# (signing.SigningError from a TSA out of reach) makes the finish error worth a retry.
 Finisher = Callable[[bytes, FinishHint], bytes]
 
 
@@ -102,8 +104,12 @@ class DocumentRequest:
     pieces: Sequence[Piece] = ()
     letter_date: dt.date | None = None      # defaults to as_of
     place: str | None = None                # « Fait à … »; defaults to the sender's city
-    letters: Sequence[SentLetter] = ()      # letters of the case generated earlier
+    letters: Sequence[SentLetter] = ()      # letters of the case generated earlier, as created
     reference: str | None = None            # this letter's own reference (« courrier n° … »)
+
+    def __post_init__(self) -> None:
+        # A letter dated after this document was not sent yet: kept out once, here, for every use.
+        object.__setattr__(self, "letters", tuple(x for x in self.letters if x.date <= self.date))
 
     @property
     def date(self) -> dt.date:

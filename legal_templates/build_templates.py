@@ -32,6 +32,21 @@ ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER,
 RECIPIENT_INDENT = Mm(90)
 FIXED_DATE = dt.datetime(2026, 1, 1)   # core properties fixed so a rebuild without changes is identical
 
+
+def plural(word: str, many: str) -> str:
+    """``word`` with an « s » when the Jinja condition ``many`` holds."""
+    return f"{word}{{% if {many} %}}s{{% endif %}}"
+
+
+def agree(condition: str, yes: str, no: str) -> str:
+    """One of two spellings, as Jinja: an agreement that follows a noun chosen elsewhere."""
+    return f"{{% if {condition} %}}{yes}{{% else %}}{no}{{% endif %}}"
+
+
+DAYS = plural("jour", "delai_jours != '1'")              # « un (1) jour », « huit (8) jours »
+# Between businesses the interest is « pénalités de retard » (feminine plural), otherwise « intérêts ».
+INTEREST_STOPPED = agree("creance.commercial", "arrêtées", "arrêtés")
+
 L111_8_AL2 = ("Les frais de recouvrement entrepris sans titre exécutoire restent à la charge du créancier, "
               "sauf s'ils concernent un acte dont l'accomplissement est prescrit par la loi au créancier. "
               "Toute stipulation contraire est réputée non écrite, sauf disposition législative contraire.")
@@ -339,7 +354,7 @@ def r124_4_block(b: Builder, *, deadline: bool = False) -> None:
         (["Total", "{{ creance.total }}"], None),
     ], size=10, bold_last=True)
     when = ("{% if relance.premiere %} dans les meilleurs délais{% else %} sous {{ delai_jours_lettres }} "
-            "({{ delai_jours }}) jour{% if delai_jours != '1' %}s{% endif %}{% endif %}") if deadline else ""
+            f"({{{{ delai_jours }}}}) {DAYS}{{% endif %}}") if deadline else ""
     b.p("Vous êtes invité(e) à payer la somme due de **{{ creance.total }}**" + when + ", {{ paiement.texte }}. "
         "Les frais du recouvrement amiable, dont la rémunération {{ mandataire.nom|de }}, restent à la charge du "
         "créancier et ne vous sont pas réclamés.")
@@ -384,9 +399,8 @@ def relance() -> Builder:
     r124_4_block(b, deadline=True)
     b.tag("{%p if not mandataire %}")
     b.p("Nous vous remercions de bien vouloir procéder à ce règlement {% if relance.premiere %}dans les "
-        "meilleurs délais{% else %}sous {{ delai_jours_lettres }} ({{ delai_jours }}) "
-        "jour{% if delai_jours != '1' %}s{% endif %}{% endif %}, "
-        "{{ paiement.texte }}.")
+        f"meilleurs délais{{% else %}}sous {{{{ delai_jours_lettres }}}} ({{{{ delai_jours }}}}) {DAYS}"
+        "{% endif %}, {{ paiement.texte }}.")
     b.tag("{%p endif %}")
     b.tag("{%p if creance.commercial %}")
     b.p("Nous vous rappelons qu'entre professionnels, tout retard de paiement rend exigibles de plein droit "
@@ -431,8 +445,9 @@ def mise_en_demeure() -> Builder:
     b.tag("{%p endif %}")
     b.p("Au {{ creance.arretee_au }}, vous restez redevable de la somme totale de **{{ creance.total }}** "
         "({{ creance.total_lettres }}), qui se décompose ainsi :", keep=True)
-    claim_summary(b, interest_label="{% if creance.commercial %}Pénalités de retard échues, arrêtées{% else %}"
-                                    "Intérêts au taux légal échus, arrêtés{% endif %} au {{ creance.arretee_au }}")
+    claim_summary(b, interest_label=agree("creance.commercial", "Pénalités de retard échues",
+                                          "Intérêts au taux légal échus")
+                  + f", {INTEREST_STOPPED} au {{{{ creance.arretee_au }}}}")
     b.tag("{%p if creance.commercial %}")
     b.p("Conformément à l'article L. 441-10 du code de commerce, des pénalités de retard sont exigibles de plein "
         "droit, sans qu'un rappel soit nécessaire, à compter du jour suivant la date d'échéance de chaque "
@@ -448,7 +463,7 @@ def mise_en_demeure() -> Builder:
         "{% endif %}.")
     b.tag("{%p endif %}")
     b.p("En conséquence, nous vous mettons en demeure de régler la somme de **{{ creance.total }}** dans un "
-        "délai de **{{ delai_jours_lettres }} ({{ delai_jours }}) jour{% if delai_jours != '1' %}s{% endif %} "
+        f"délai de **{{{{ delai_jours_lettres }}}} ({{{{ delai_jours }}}}) {DAYS} "
         "à compter de la réception de la "
         "présente**, {{ paiement.texte }}.")
     b.p("À défaut de paiement dans ce délai, {% if mandataire %}le créancier saisira{% else %}nous saisirons"
@@ -588,8 +603,8 @@ def requete() -> Builder:
                                        "{{ f.taux }}", "{{ f.interets }}"])
     claim_summary(b, interest_label="{% if creance.commercial %}Pénalités de retard (art. L. 441-10 du code de "
                                     "commerce){% else %}Intérêts au taux légal (art. 1231-6 du code civil)"
-                                    "{% endif %}, au taux de {{ creance.taux }}, {% if creance.commercial %}"
-                                    "arrêtées{% else %}arrêtés{% endif %} au {{ creance.arretee_au }}")
+                                    "{% endif %}, au taux de {{ creance.taux }}, "
+                                    f"{INTEREST_STOPPED} au {{{{ creance.arretee_au }}}}")
     b.p("Soit la somme totale de **{{ creance.total }}** ({{ creance.total_lettres }}).")
     b.heading("FONDEMENT DE LA CRÉANCE")
     b.p("La créance a une cause contractuelle et s'élève à un montant déterminé (article 1405, 1°, du code de "

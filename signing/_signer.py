@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from asn1crypto import x509 as asn1_x509
 from pyhanko import stamp
 from pyhanko.pdf_utils import generic, text
@@ -199,7 +200,7 @@ class DocumentSigner:
         except PyHankoSigningError:
             raise  # sign() retries when the placeholder was too small
         except Exception as e:  # TSA/OCSP network errors, PDF structure errors, token errors...
-            raise SigningError(f"signing failed: {e!r}") from e
+            raise SigningError(f"signing failed: {e!r}", transient=_unreachable(e)) from e
         return out.getvalue()
 
     def _stamp(
@@ -264,7 +265,9 @@ class DocumentSigner:
                 ),
             )
         except Exception as e:
-            raise SigningError(f"could not size the signature (TSA unreachable?): {e}") from e
+            raise SigningError(
+                f"could not size the signature (TSA unreachable?): {e}", transient=_unreachable(e)
+            ) from e
         hex_len = len(cms.dump()) * 2
         reserved = hex_len + hex_len // 2 + _RESERVE_HEADROOM
         return reserved + reserved % 2
@@ -303,6 +306,20 @@ def build_signer(cfg: SignerConfig) -> DocumentSigner:
             signer.certificate_subject,
         )
     return signer
+
+
+# What the TSA client and the validation-data fetchers raise when their server does not answer.
+_UNREACHABLE = (
+    timestamps.TimestampRequestError,
+    aiohttp.ClientError,
+    asyncio.TimeoutError,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+def _unreachable(error: Exception) -> bool:
+    return isinstance(error, _UNREACHABLE)
 
 
 def _refuse_running_event_loop() -> None:

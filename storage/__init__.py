@@ -8,6 +8,7 @@ from ._errors import (
     InvalidKey,
     ObjectNotFound,
 )
+from ._disposition import content_disposition
 from ._factory import open_archive
 from ._local import LocalArchive
 from ._model import ArchiveStore, RetentionPolicy, StoredObject, validate_key
@@ -27,6 +28,7 @@ __all__ = [
     "RetentionPolicy",
     "S3Archive",
     "StoredObject",
+    "content_disposition",
     "open_archive",
     "open_recorded",
     "validate_key",

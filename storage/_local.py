@@ -2,7 +2,10 @@
 
 The filesystem cannot enforce retention the way S3 Object Lock does; this
 store only guarantees write-once through its own API, records retain-until
-and legal hold, and makes files read-only.
+and legal hold, and makes files read-only. Identical bytes re-put are
+idempotent, any other write to a key that held bytes is refused; a key whose
+data file was deleted keeps its sidecar, so only the recorded bytes may
+complete it again (S3 refuses every put under a delete marker).
 """
 
 from __future__ import annotations

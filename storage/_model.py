@@ -107,12 +107,16 @@ def validate_key(key: str) -> str:
 class ArchiveStore(ABC):
     """Write-once store of documents with their SHA-256.
 
-    ``put`` is idempotent for identical bytes and refuses different bytes
-    under an existing key, and any write under a key that ever held bytes
-    (deleted or not). Reads verify the bytes against the object's own digest
-    and, given ``expected_sha256`` (the digest our database or ledger
-    recorded), against that one: the object's metadata alone can be forged
-    along with the bytes.
+    ``put`` of the bytes a key already holds is idempotent (it answers the stored
+    object); any other write to a key that held bytes raises ArchiveConflict. A key
+    deleted behind the store's back stays bound to what it held: on S3 (a delete
+    marker over the locked version) every put is refused, identical bytes too, the
+    version being still readable by its id; locally (a data file gone, its sidecar
+    left) only the recorded bytes may complete it again.
+
+    Reads verify the bytes against the object's own digest and, given
+    ``expected_sha256`` (the digest our database or ledger recorded), against
+    that one: the object's metadata alone can be forged along with the bytes.
     """
 
     retention: RetentionPolicy

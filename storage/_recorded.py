@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ._disposition import content_disposition
 from ._errors import ArchiveError, ArchiveIntegrityError, ObjectNotFound
 from ._model import ArchiveStore, check_recorded
 
@@ -63,6 +64,16 @@ class RecordedFile:
                 e,
             )
             raise
+
+    def headers(self) -> dict[str, str]:
+        """What a download of these bytes answers with: its name (Latin-1-safe), the recorded
+        digest the client can check, and the length ``chunks()`` delivers."""
+        name = self.filename or self.key.rsplit("/", 1)[-1]
+        return {
+            "Content-Disposition": content_disposition(name),
+            "X-Content-SHA256": self.sha256,
+            "Content-Length": str(self.size),
+        }
 
     def presigned_url(self, expires: int = PRESIGNED_SECONDS) -> str | None:
         """A URL of this exact version, or None (local store, or no version recorded:

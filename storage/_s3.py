@@ -13,10 +13,10 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
+from ._disposition import content_disposition
 from ._errors import (
     ArchiveConfigError,
     ArchiveConflict,
@@ -88,16 +88,9 @@ class S3Archive(ArchiveStore):
         full_key = self._full_key(key)
         raw_digest = hashlib.sha256(data).digest()
         digest = raw_digest.hex()
-        existing = self.head(key)
+        existing = self._head(key, None, deleted_is_conflict=True)
         if existing is not None:
             return self._same_or_conflict(key, existing, digest, legal_hold)
-        if self._has_history(key, full_key):
-            # A plain delete_object only hides the locked version behind a delete marker;
-            # IfNoneMatch would let a new version in under the marker.
-            raise ArchiveConflict(
-                f"{key} was archived before (its current version is a delete marker): "
-                "write-once keys are never reused"
-            )
         retain_until = self.retention.retain_until()
         params: dict[str, Any] = {
             "Bucket": self.bucket,
@@ -117,7 +110,7 @@ class S3Archive(ArchiveStore):
             response = self.client.put_object(**params)
         except ClientError as e:
             if _code(e) in ("PreconditionFailed", "ConditionalRequestConflict"):
-                existing = self.head(key)
+                existing = self._head(key, None, deleted_is_conflict=True)
                 if existing is not None:
                     return self._same_or_conflict(key, existing, digest, legal_hold)
             raise ArchiveError(f"cannot archive {key} in bucket {self.bucket}: {_code(e)}") from e
@@ -174,6 +167,15 @@ class S3Archive(ArchiveStore):
             body.close()
 
     def head(self, key: str, version_id: str | None = None) -> StoredObject | None:
+        return self._head(key, version_id, deleted_is_conflict=False)
+
+    def _head(
+        self, key: str, version_id: str | None, *, deleted_is_conflict: bool
+    ) -> StoredObject | None:
+        """``deleted_is_conflict``: a key whose current version is a delete marker raises
+        ArchiveConflict. A plain delete_object only hides the locked version behind the marker,
+        and IfNoneMatch would let a new version in under it; S3 answers the HEAD of such a key
+        404 with ``x-amz-delete-marker: true``, so put needs no version listing."""
         try:
             response = self.client.head_object(
                 Bucket=self.bucket,
@@ -183,6 +185,11 @@ class S3Archive(ArchiveStore):
             )
         except ClientError as e:
             if _code(e) in _NOT_FOUND:
+                if deleted_is_conflict and _is_delete_marker(e):
+                    raise ArchiveConflict(
+                        f"{key} was archived before (its current version is a delete marker): "
+                        "write-once keys are never reused"
+                    ) from None
                 return None
             raise ArchiveError(f"cannot read {key} from bucket {self.bucket}: {_code(e)}") from e
         return StoredObject(
@@ -207,7 +214,7 @@ class S3Archive(ArchiveStore):
     ) -> str | None:
         params = {"Bucket": self.bucket, "Key": self._full_key(key), **_version(version_id)}
         if filename:
-            params["ResponseContentDisposition"] = _attachment(filename)
+            params["ResponseContentDisposition"] = content_disposition(filename)
         if content_type:
             params["ResponseContentType"] = content_type
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
@@ -259,25 +266,6 @@ class S3Archive(ArchiveStore):
             raise ArchiveIntegrityError(f"{key}: no SHA-256 recorded for this object")
         return digest
 
-    def _has_history(self, key: str, full_key: str) -> bool:
-        """Any version or delete marker under exactly this key (listing is by prefix)."""
-        try:
-            pages = self.client.get_paginator("list_object_versions").paginate(
-                Bucket=self.bucket, Prefix=full_key
-            )
-            for page in pages:
-                entries = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
-                if any(entry.get("Key") == full_key for entry in entries):
-                    return True
-                # keys are listed in order and ours sorts before every longer one
-                if entries:
-                    return False
-        except ClientError as e:
-            raise ArchiveError(f"cannot list the versions of {key}: {_code(e)}") from e
-        except BotoCoreError as e:
-            raise ArchiveError(f"cannot list the versions of {key}: {e}") from e
-        return False
-
     def _same_or_conflict(
         self, key: str, existing: StoredObject, digest: str, legal_hold: bool
     ) -> StoredObject:
@@ -307,10 +295,9 @@ def _reading(key: str) -> Iterator[None]:
         raise ArchiveError(f"{key}: download interrupted: {e}") from e
 
 
-def _attachment(filename: str) -> str:
-    """Content-Disposition with an ASCII fallback and the RFC 5987 UTF-8 name."""
-    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+def _is_delete_marker(error: ClientError) -> bool:
+    headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return str(headers.get("x-amz-delete-marker", "")).lower() == "true"
 
 
 def _code(error: ClientError) -> str:

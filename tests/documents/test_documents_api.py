@@ -164,3 +164,74 @@ def test_ordonnance_starts_the_signification_deadline(tenant, b2b, rendered, mon
     (sig,) = [d for d in items if d["kind"] == "ip_signification"]
     assert sig["date"] == last_day and "1411" in sig["basis"] and f"{months} mois" in sig["description"] + sig["basis"]
     assert tenant.integrator.post(f"/v1/cases/{b2b['id']}/ordonnance", json={"date": "nope"}).status_code == 422
+
+
+def test_a_request_of_a_kind_still_being_generated_answers_409_naming_the_running_one(tenant, container, b2b):
+    from sqlalchemy import update
+
+    from persistence.tables import jobs
+    url = f"/v1/cases/{b2b['id']}/documents"
+    first = tenant.lawyer.post(url, json={"kind": "relance", "as_of": "2026-01-10"})
+    assert first.status_code == 202, first.json
+    again = tenant.integrator.post(url, json={"kind": "relance", "as_of": "2026-02-10"})
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    assert again.json["document_id"] == first.json["id"] and again.json["status"] == 409
+    other_kind = tenant.lawyer.post(url, json={"kind": "decompte", "as_of": "2026-01-10"})
+    assert other_kind.status_code == 202, other_kind.json
+    items = tenant.lawyer.get(url).json["items"]
+    assert [d["kind"] for d in items] == ["relance", "decompte"]            # the refused one left nothing
+    events = [e["type"] for e in tenant.lawyer.get(f"/v1/cases/{b2b['id']}/events").json["items"]]
+    assert events.count("document.requested") == 2
+
+    with container.db.read() as conn:
+        job_id = documents.get_document(conn, tenant.id, first.json["id"])["job_id"]
+    assert execute(container, job_id)
+    assert tenant.lawyer.get(f"/v1/documents/{first.json['id']}").json["status"] == "ready"
+    later = tenant.lawyer.post(url, json={"kind": "relance", "as_of": "2026-02-10"})
+    assert later.status_code == 202, later.json                      # the first one is done
+
+    with container.db.write() as conn:   # a job given up on without its hook: the row is no obstacle
+        job_id = documents.get_document(conn, tenant.id, later.json["id"])["job_id"]
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(status="failed"))
+    assert tenant.lawyer.post(url, json={"kind": "relance", "as_of": "2026-03-10"}).status_code == 202
+    spec = tenant.lawyer.get("/v1/openapi.json").json
+    conflict = spec["paths"]["/v1/cases/{case_id}/documents"]["post"]["responses"]["409"]
+    assert "document_id" in conflict["description"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_concurrent_requests_of_a_kind_make_one_document(tenant, container, b2b, app, monkeypatch):
+    """The guard reads the pending documents after locking the case row: the second request waits
+    for the first to commit, then sees its document (without the lock both would pass the check)."""
+    import threading
+
+    import documents.service as service
+    real_enqueue = service.enqueue
+
+    def slow_enqueue(*args, **kwargs):      # widen the window between the check and the insert
+        import time
+        time.sleep(0.5)
+        return real_enqueue(*args, **kwargs)
+
+    monkeypatch.setattr(service, "enqueue", slow_enqueue)
+    start = threading.Barrier(2)
+    answers = []
+
+    def ask():
+        client = app.test_client()
+        start.wait()
+        r = client.post(f"/v1/cases/{b2b['id']}/documents", json={"kind": "mise_en_demeure"},
+                        headers={"Authorization": f"Bearer {tenant.keys['lawyer']}"})
+        answers.append((r.status_code, r.json))
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(code for code, _ in answers) == [202, 409], answers
+    created = next(body for code, body in answers if code == 202)
+    refused = next(body for code, body in answers if code == 409)
+    assert refused["document_id"] == created["id"]
+    items = tenant.lawyer.get(f"/v1/cases/{b2b['id']}/documents").json["items"]
+    assert [d["id"] for d in items] == [created["id"]]

@@ -137,6 +137,40 @@ def test_requete_dates_the_notice_by_its_letter_and_the_proof_by_its_deposit(ten
     assert not any("Preuve d'envoi" in w for w in dossier["warnings"])
 
 
+def test_of_two_notices_of_one_date_the_requete_cites_and_lists_the_same_one(tenant, container, b2b):
+    """The latest dated notice, and of two the same day the one created last: the requête's sentence
+    (deposit date, tracking number) and its pièces name the same letter."""
+    first = generate(tenant, container, b2b["id"], "mise_en_demeure", "2026-03-01")
+    post_mailing(tenant, b2b["id"], first["id"], tracking="RA100000017FR")
+    second = generate(tenant, container, b2b["id"], "mise_en_demeure", "2026-03-01")
+    post_mailing(tenant, b2b["id"], second["id"], tracking="RA100000025FR")
+    requete = generate(tenant, container, b2b["id"], "requete_injonction_de_payer", "2026-04-15")
+    text = text_of(pdf_of(tenant, requete))
+    assert "sous le n° RA100000025FR, le débiteur a été mis en demeure de payer." in text
+    assert "RA100000017FR" not in text
+    rows = piece_rows(tenant.lawyer.get(f"/v1/documents/{requete['id']}/docx").data)
+    proofs = [r[1] for r in rows if r[1].startswith("Preuve d'envoi")]
+    assert proofs == ["Preuve d'envoi et avis de réception — LRAR n° RA100000025FR"]
+
+
+def test_a_day_s_letter_is_filed_once_as_the_generated_relance(tenant, container, b2c_case):
+    """A relance generated and also recorded by hand the same day is one pièce, the signed letter;
+    a reminder recorded after the bordereau's date is not among its pièces."""
+    case_in = copy.deepcopy(b2c_case)
+    case_in.update(formal_notice_date=None, reminders=[
+        {"date": "2026-01-10", "channel": "letter", "summary": "Courrier de rappel"},
+        {"date": "2026-01-12", "channel": "email", "summary": "Courriel de rappel"},
+        {"date": "2026-05-02", "channel": "email", "summary": "Courriel ultérieur"}])
+    case = tenant.integrator.post("/v1/cases", json=case_in).json
+    relance = generate(tenant, container, case["id"], "relance", "2026-01-10")
+    bordereau = generate(tenant, container, case["id"], "bordereau_pieces", "2026-04-15")
+    reminders = [r[1:] for r in piece_rows(tenant.lawyer.get(f"/v1/documents/{bordereau['id']}/docx").data)
+                 if r[1].startswith("Relance")]
+    assert reminders == [
+        (f"Relance du 10 janvier 2026 (courrier n° {letter_reference(relance['id'])})", "10/01/2026", ""),
+        ("Relance (courriel) — Courriel de rappel", "12/01/2026", "copie à joindre")]
+
+
 def test_a_notice_never_posted_is_not_called_an_lrar(tenant, container, b2b):
     generate(tenant, container, b2b["id"], "mise_en_demeure", "2026-03-01")
     text = text_of(pdf_of(tenant, generate(tenant, container, b2b["id"], "requete_injonction_de_payer",

@@ -73,7 +73,39 @@ def test_generated_relances_are_pieces_even_without_their_file():
     assert any("Relance par courrier du 10 février 2026" in w for w in warnings)
 
 
+def test_a_day_s_letter_is_the_generated_relance_whether_or_not_it_was_also_recorded_by_hand():
+    from generators import reminder_history
+    case = load_case("b2c", reminders=[{"date": "2026-02-10", "channel": "letter", "summary": "recorded by hand"},
+                                       {"date": "2026-02-10", "channel": "email", "summary": "same day"}])
+    earlier, later = relance(dt.date(2026, 2, 10), "FIRST001"), relance(dt.date(2026, 2, 10), "AGAIN002")
+    history = reminder_history(case, [earlier, later], AS_OF)
+    assert [(r.date, r.channel, r.letter, r.summary) for r in history] == [
+        (dt.date(2026, 2, 10), "courriel", None, "same day"),
+        (dt.date(2026, 2, 10), "courrier", later, "")]           # the signed letter, the last one made
+
+
+def test_letters_dated_after_the_document_are_not_part_of_its_request():
+    sent, unsent = relance(dt.date(2026, 3, 1)), notice(dt.date(2026, 7, 1))
+    request = DocumentRequest(kind=DocumentKind.requete_injonction_de_payer, case=load_case("b2b"),
+                              claim=b2b_claim(), as_of=AS_OF, letters=[sent, unsent])
+    assert request.letters == (sent,)
+
+
 # -- the requête's mise en demeure: its own date, and the LRAR only when one was posted ------------
+
+def test_of_two_notices_on_one_date_the_requete_cites_and_lists_the_one_created_last():
+    from generators import latest_notice
+    first = notice(mailing=Mailing("lrar", "RA000000001FR", dt.date(2026, 3, 2)), reference="MDE00001")
+    second = notice(mailing=Mailing("lrar", "RA000000002FR", dt.date(2026, 3, 3)), reference="MDE00002")
+    assert latest_notice([first, second]) is second
+    ctx, _ = context(DocumentKind.requete_injonction_de_payer, load_case("b2b"), b2b_claim(), letters=[first, second])
+    assert "déposée le 3 mars 2026 sous le n° RA000000002FR" in ctx["mise_en_demeure"]["texte"]
+    titles = [(p["intitule"], p["date"]) for p in ctx["pieces"]]
+    assert ("Preuve d'envoi et avis de réception — LRAR n° RA000000002FR", "03/03/2026") in titles
+    assert not any("RA000000001FR" in t for t, _ in titles)
+    later = notice(dt.date(2026, 3, 5), reference="MDE00003")
+    assert latest_notice([later, first]) is later                     # a later date wins, whenever it was made
+
 
 def test_requete_gives_the_notice_letter_date_with_its_lrar_deposit_and_number():
     case = load_case("b2b", formal_notice_date="2026-03-05")   # first presentation, set by delivery

@@ -243,7 +243,7 @@ def test_a_signed_piece_is_stamped_without_its_dead_signature(shared_signer):
 
 
 def test_a_time_stamping_authority_out_of_reach_is_a_transient_finish_error(tmp_path, shared_signer):
-    """The signer wraps the network error: the chain, not the outer type, makes it worth a retry."""
+    """The signer, which talks to the TSA, says its failure is worth a retry (SigningError.transient)."""
     import socket
 
     from signing import SignerConfig, build_signer

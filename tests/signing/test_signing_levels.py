@@ -105,3 +105,27 @@ def test_signer_is_reused_for_many_documents(pki, letter_pdf, tmp_path):
     for signed in (first, second):
         report = validate_pdf(signed, trust_roots=[pki.root])
         assert report.ok and report.level == "B-T"
+
+
+def test_a_tsa_out_of_reach_is_a_transient_signing_error(pki, letter_pdf, tmp_path):
+    """The signer talks to the TSA, so it says when a retry may help; a PDF it cannot read never will."""
+    import socket
+
+    from signing import SigningError
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = pki.env(RECOUVRE_PADES_LEVEL="B-T", RECOUVRE_TSA_URL=f"http://127.0.0.1:{port}/tsa")
+    with build_signer(SignerConfig.from_env(env, tmp_path / "down")) as signer:
+        with pytest.raises(SigningError, match="could not size") as sizing:
+            signer.sign(letter_pdf, reason="Relance")
+        assert sizing.value.transient is True
+        signer._bytes_reserved = 32_000  # sized while the TSA answered; it went away since
+        with pytest.raises(SigningError, match="signing failed") as signing:
+            signer.sign(letter_pdf, reason="Relance")
+        assert signing.value.transient is True
+    with build_signer(SignerConfig.from_env(pki.env(), tmp_path / "up")) as signer:
+        with pytest.raises(SigningError) as broken:
+            signer.sign(b"%PDF-1.7 broken", reason="Relance")
+        assert broken.value.transient is False

@@ -295,3 +295,34 @@ def test_presigned_url_of_a_version_names_the_file(store, s3):
         assert response.read() == PDF
         assert response.headers["Content-Type"] == "application/pdf"
         assert "filename*=UTF-8''Lettre%20%C3%A9.pdf" in response.headers["Content-Disposition"]
+
+
+def _calls(store) -> list[str]:
+    made: list[str] = []
+    store.client.meta.events.register(
+        "before-call.s3.*", lambda model, **kw: made.append(model.name), unique_id=f"count-{id(made)}"
+    )
+    return made
+
+
+def test_put_asks_once_and_writes_once(store):
+    """The delete marker shows in the HEAD's 404 (x-amz-delete-marker): no version listing, and no
+    s3:ListBucketVersions permission, to know a key is new."""
+    made = _calls(store)
+    store.put("new.pdf", PDF, "application/pdf")
+    assert made == ["HeadObject", "PutObject"]
+    made.clear()
+    store.put("new.pdf", PDF, "application/pdf")            # the identical retry
+    assert made == ["HeadObject"]
+
+
+def test_presigned_url_names_a_file_whose_name_is_not_latin_1(store):
+    stored = store.put("a.pdf", PDF, "application/pdf")
+    url = store.presigned_url("a.pdf", version_id=stored.version_id, filename="ДЕЛО-1 Łódź.pdf")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == PDF
+        disposition = response.headers["Content-Disposition"]
+    assert disposition == (
+        "attachment; filename=\"____-1 _odz.pdf\"; "
+        "filename*=UTF-8''%D0%94%D0%95%D0%9B%D0%9E-1%20%C5%81%C3%B3d%C5%BA.pdf"
+    )

@@ -67,6 +67,21 @@ def test_the_pdf_is_streamed_with_its_recorded_digest(tenant, container, monkeyp
     assert bad.status_code == 422 and bad.json["errors"][0]["pointer"] == "/redirect"
 
 
+def test_a_reference_beyond_latin_1_still_names_the_download(tenant, container):
+    """Header values are Latin-1 at most: the name goes as an ASCII fallback and as UTF-8."""
+    from sqlalchemy import update
+
+    from persistence.tables import cases
+    doc = ready_document(container, tenant)
+    with container.db.write() as conn:   # older data, or a rule loosened later: the header must hold
+        conn.execute(update(cases).where(cases.c.id == doc["case"]["id"]).values(reference="ŁÓDŹ-Д1"))
+    resp = tenant.lawyer.get(f"/v1/documents/{doc['id']}/pdf")
+    assert resp.status_code == 200 and resp.get_data() == PDF
+    assert resp.headers["Content-Disposition"] == (
+        "attachment; filename=\"_ODZ-_1-mise_en_demeure.pdf\"; "
+        "filename*=UTF-8''%C5%81%C3%93D%C5%B9-%D0%941-mise_en_demeure.pdf")
+
+
 def test_tampered_bytes_are_cut_short_of_their_length_and_logged(tenant, container, caplog):
     doc = ready_document(container, tenant)
     forge_local(container.archive.root, doc["key"], PDF[:-8] + b"%%FORGE\n", fix_sidecar=False)

@@ -80,3 +80,21 @@ def test_an_s3_file_is_pinned_to_its_recorded_version(s3_store, s3):
 def test_no_presigned_url_without_a_recorded_version(s3_store):
     s3_store.put("d/a.pdf", PDF, "application/pdf")
     assert open_recorded(s3_store, "d/a.pdf", sha256=DIGEST).presigned_url() is None
+
+
+def test_headers_name_the_file_in_ascii_and_in_utf_8(local):
+    """Header values are Latin-1 at most: a Cyrillic or Polish reference still downloads, under
+    an ASCII fallback and its exact UTF-8 name."""
+    from storage import content_disposition
+    local.put("d/a.pdf", PDF, "application/pdf")
+    file = open_recorded(local, "d/a.pdf", sha256=DIGEST, filename="ДЕЛО-7 Łódź \"x\".pdf")
+    headers = file.headers()
+    assert headers == {
+        "Content-Disposition": "attachment; filename=\"____-7 _odz _x_.pdf\"; "
+                               "filename*=UTF-8''%D0%94%D0%95%D0%9B%D0%9E-7%20%C5%81%C3%B3d%C5%BA%20%22x%22.pdf",
+        "X-Content-SHA256": DIGEST,
+        "Content-Length": str(len(PDF)),
+    }
+    assert all(value.encode("latin-1") for value in headers.values())
+    assert content_disposition("Relevé\r\n.pdf") == \
+        "attachment; filename=\"Releve__.pdf\"; filename*=UTF-8''Relev%C3%A9%0D%0A.pdf"
