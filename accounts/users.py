@@ -1,13 +1,12 @@
 """People who sign in to the pages: lawyers and clerks, each in exactly one tenant.
 
-E-mail addresses are unique across tenants, so signing in needs no tenant name. The users
-table has no session counter, so a session is bound to a digest of the password hash: changing
-the password (or disabling the account) ends every session opened before.
+E-mail addresses are unique across tenants, so signing in needs no tenant name. Changing the
+password or disabling the account revokes the user's page sessions (web_sessions rows) in the
+same transaction, so every session opened before ends at once, on every device.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from persistence.tables import users, web_sessions
 
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 
-__all__ = ["USER_ROLES", "User", "UserError", "normalize_email", "create_user", "authenticate_user", "get_user",
-           "set_password", "set_disabled", "list_users"]
+__all__ = ["USER_ROLES", "User", "UserError", "normalize_email", "create_user", "authenticate_user",
+           "user_from_row", "set_password", "set_disabled", "revoke_sessions", "list_users"]
 
 USER_ROLES = ("lawyer", "clerk")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -36,7 +35,6 @@ class User:
     email: str
     role: str
     display_name: str | None
-    session_version: str
 
     @property
     def actor(self) -> str:
@@ -48,13 +46,9 @@ class User:
         return self.display_name or self.email
 
 
-def _session_version(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
-def _user(row) -> User:
-    return User(row["id"], row["tenant_id"], row["email"], row["role"], row["display_name"],
-                _session_version(row["password_hash"]))
+def user_from_row(row) -> User:
+    """A User from a row holding the users table's id, tenant_id, email, role and display_name."""
+    return User(row["id"], row["tenant_id"], row["email"], row["role"], row["display_name"])
 
 
 def normalize_email(email: str) -> str:
@@ -76,7 +70,7 @@ def create_user(conn: Connection, tenant_id: str, email: str, password: str, rol
                role=role, display_name=(display_name or "").strip() or None,
                created_at=dt.datetime.now(dt.timezone.utc), disabled=False)
     conn.execute(insert(users).values(**row))
-    return _user(row)
+    return user_from_row(row)
 
 
 def authenticate_user(conn: Connection, email: str, password: str) -> User | None:
@@ -85,17 +79,9 @@ def authenticate_user(conn: Connection, email: str, password: str) -> User | Non
     row = conn.execute(select(users).where(users.c.email == normalize_email(email))).mappings().first()
     if not verify_password(row["password_hash"] if row else None, password) or row is None or row["disabled"]:
         return None
-    if needs_rehash(row["password_hash"]):
-        new_hash = hash_password(password)
-        conn.execute(update(users).where(users.c.id == row["id"]).values(password_hash=new_hash))
-        row = dict(row, password_hash=new_hash)
-    return _user(row)
-
-
-def get_user(conn: Connection, user_id: str) -> User | None:
-    """The user if the account exists and is active."""
-    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
-    return None if row is None or row["disabled"] else _user(row)
+    if needs_rehash(row["password_hash"]):   # the same password: open sessions stay open
+        conn.execute(update(users).where(users.c.id == row["id"]).values(password_hash=hash_password(password)))
+    return user_from_row(row)
 
 
 def set_password(conn: Connection, user_id: str, password: str) -> None:
@@ -104,7 +90,7 @@ def set_password(conn: Connection, user_id: str, password: str) -> None:
     done = conn.execute(update(users).where(users.c.id == user_id).values(password_hash=hash_password(password)))
     if done.rowcount != 1:
         raise UserError(f"no user {user_id}")
-    _revoke_sessions(conn, user_id)
+    revoke_sessions(conn, user_id=user_id)
 
 
 def set_disabled(conn: Connection, user_id: str, disabled: bool) -> None:
@@ -112,13 +98,18 @@ def set_disabled(conn: Connection, user_id: str, disabled: bool) -> None:
     if done.rowcount != 1:
         raise UserError(f"no user {user_id}")
     if disabled:
-        _revoke_sessions(conn, user_id)
+        revoke_sessions(conn, user_id=user_id)
 
 
-def _revoke_sessions(conn: Connection, user_id: str) -> None:
-    """A new password or a disabled account ends every open page session at once, on every device."""
-    conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id, web_sessions.c.revoked_at.is_(None))
-                 .values(revoked_at=dt.datetime.now(dt.timezone.utc)))
+def revoke_sessions(conn: Connection, *, user_id: str | None = None, session_id: str | None = None,
+                    at: dt.datetime | None = None) -> None:
+    """Ends open page sessions: one (signing out, signing in again) or all of a user's (a new
+    password, a disabled account), whatever device holds them."""
+    if (user_id is None) == (session_id is None):
+        raise ValueError("revoke the sessions of a user or one session, not both or neither")
+    which = web_sessions.c.user_id == user_id if user_id is not None else web_sessions.c.id == session_id
+    conn.execute(update(web_sessions).where(which, web_sessions.c.revoked_at.is_(None))
+                 .values(revoked_at=at or dt.datetime.now(dt.timezone.utc)))
 
 
 def list_users(conn: Connection, tenant_id: str) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from ._http import require, screen_path_and_query
+from ._http import require, screen_request
 from .cases import bp as cases_bp
 from .openapi import build_spec, render_docs, operation
 from .problems import Problem, problem_response
@@ -65,9 +65,16 @@ def register_api(app: Flask) -> None:
             require(doc.permission)
 
     @app.before_request
-    def _refuse_control_characters_in_path_and_query():
-        if request.path.startswith("/v1") or request.path == "/healthz":
-            screen_path_and_query()
+    def _refuse_control_characters():
+        """The path, query parameters and form fields of every request, the pages' included: they
+        write the same columns. The pages answer with their own (French) page, when they are served."""
+        try:
+            screen_request()
+        except Problem:
+            page = app.extensions.get("recouvre_refused_characters_page")
+            if _is_api_path() or page is None:
+                raise
+            return page()
 
     @app.before_request
     def _refuse_unknown_query_parameters():
@@ -88,7 +95,7 @@ def register_api(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        if request.path.startswith("/v1") or request.path == "/healthz":
+        if _is_api_path():
             headers = {"Allow": exc.valid_methods and ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
             return problem_response(exc.code or 500, exc.name, exc.description, headers=headers, instance=request.path)
         return exc
@@ -97,6 +104,10 @@ def register_api(app: Flask) -> None:
     def _unexpected(exc: Exception):
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(500, "Internal error", "the error was logged", instance=request.path)
+
+
+def _is_api_path() -> bool:
+    return request.path.startswith("/v1") or request.path == "/healthz"
 
 
 def _operation_doc(app: Flask):

@@ -16,13 +16,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from accounts import Principal, allowed, authenticate
 from casefiles.errors import Conflict, DomainError, InvalidInput, NotFound, Unprocessable
+from casefiles.model import FORBIDDEN_CHARACTERS_DETAIL, has_forbidden_characters
 from persistence.tables import idempotency_keys
 
 from .problems import Problem
 
-__all__ = ["container", "principal", "require", "json_body", "json_response", "run_write", "run_read",
-           "authenticate_request", "domain_problem", "bool_arg", "parsed_body", "screen_path_and_query",
-           "forbidden_character_errors", "has_forbidden_characters", "FORBIDDEN_CHARACTERS_DETAIL"]
+__all__ = ["container", "principal", "require", "json_body", "screen_json", "json_response", "run_write", "run_read",
+           "authenticate_request", "domain_problem", "bool_arg", "int_arg", "parsed_body", "screen_request",
+           "remember_upload_digest", "upload_digest", "forbidden_character_errors", "has_forbidden_characters",
+           "FORBIDDEN_CHARACTERS_DETAIL"]
 
 
 def container():
@@ -62,19 +64,6 @@ def require(permission: str) -> Principal:
     return p
 
 
-# C0 control characters other than tab, line feed and carriage return, and unpaired UTF-16
-# surrogates (JSON "\ud800"): PostgreSQL refuses NUL in text, no encoder can write a lone surrogate,
-# and none of them has a place in a name, an address or a note. Tab, line feed and carriage return
-# stay allowed in every string, not only in free text (a reminder summary needs them): this check
-# knows nothing of the fields, and the domain models decide what a field may hold beyond it.
-_FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
-FORBIDDEN_CHARACTERS_DETAIL = "control characters (other than tab and line breaks) and unpaired surrogates are not allowed"
-
-
-def has_forbidden_characters(text: str) -> bool:
-    return _FORBIDDEN_CHARACTERS.search(text) is not None
-
-
 def _pointer_token(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
@@ -104,33 +93,59 @@ def forbidden_character_errors(value: Any, base: str = "") -> list[dict[str, str
     return errors
 
 
-def json_body() -> Any:
-    """The parsed JSON body: 415 if it is not JSON, 400 if malformed, 422 if a string holds a control character."""
-    mimetype = request.mimetype or ""
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise Problem(415, "Unsupported media type", "send the body as application/json")
-    raw = request.get_data(cache=True)
+def screen_json(raw: bytes) -> Any:
+    """The parsed JSON text: 400 unless it is UTF-8 and valid JSON, 422 if a string holds a forbidden character.
+
+    json.loads(bytes) would also take UTF-16 and UTF-32, and decodes surrogate bytes as lone
+    surrogates: decoding strictly first leaves \\u escapes as the only way in for a control
+    character or a lone surrogate (the parser refuses raw control characters), so a text without
+    one needs no walk. A leading UTF-8 byte order mark is ignored, as RFC 8259 allows.
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Problem(400, "Malformed JSON", f"the body is not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
         # Fractional JSON numbers stay exact (Decimal) and are then refused where a string is due.
-        body = json.loads(raw, parse_float=Decimal)
+        body = json.loads(text, parse_float=Decimal)
     except RecursionError:
         raise Problem(400, "Malformed JSON", "the body is nested too deeply") from None
     except ValueError as exc:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
-    # json.loads refuses raw control characters inside strings: they, and lone surrogates, can
-    # only arrive as \u escapes, so a body without one needs no walk.
-    if b"\\u" in raw and (errors := forbidden_character_errors(body)):
+    if "\\u" in text and (errors := forbidden_character_errors(body)):
         raise Problem(422, "Invalid input", FORBIDDEN_CHARACTERS_DETAIL, errors=errors)
     return body
 
 
-def screen_path_and_query() -> None:
-    """A control character in the path (400) or a query parameter (422) never reaches the database."""
+def json_body() -> Any:
+    """The parsed JSON body: 415 if it is not JSON, else as screen_json."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise Problem(415, "Unsupported media type", "send the body as application/json")
+    return screen_json(request.get_data(cache=True))
+
+
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _field_errors(fields) -> list[dict[str, str]]:
+    return [{"pointer": f"/{_pointer_token(name)}", "detail": FORBIDDEN_CHARACTERS_DETAIL} for name in fields
+            if has_forbidden_characters(name) or any(has_forbidden_characters(v) for v in fields.getlist(name))]
+
+
+def screen_request() -> None:
+    """A control character in the path (400), a query parameter or a form field (422) never reaches the database.
+
+    Runs for every request, pages included. A form body is parsed here, so this runs after the
+    API's authentication. Uploaded files' names are the domain's to judge (record_evidence).
+    """
     if has_forbidden_characters(request.path):
         raise Problem(400, "Malformed request", f"the path holds a control character; {FORBIDDEN_CHARACTERS_DETAIL}")
-    errors = [{"pointer": f"/{_pointer_token(name)}", "detail": FORBIDDEN_CHARACTERS_DETAIL}
-              for name in request.args
-              if has_forbidden_characters(name) or any(has_forbidden_characters(v) for v in request.args.getlist(name))]
+    errors = _field_errors(request.args)
+    if request.mimetype in _FORM_TYPES:
+        errors += _field_errors(request.form)
+        errors += [{"pointer": f"/{_pointer_token(name)}", "detail": FORBIDDEN_CHARACTERS_DETAIL}
+                   for name in request.files if has_forbidden_characters(name)]
     if errors:
         raise Problem(422, "Invalid input", FORBIDDEN_CHARACTERS_DETAIL, errors=errors)
 
@@ -143,6 +158,23 @@ def bool_arg(name: str, default: bool | None = None) -> bool | None:
     if raw not in ("true", "false"):
         raise Problem(422, "Invalid input", errors=[{"pointer": f"/{name}", "detail": "must be true or false"}])
     return raw == "true"
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    """An integer query parameter written in ASCII digits, from `minimum` to `maximum`.
+
+    int() alone would take "٥", " 5", "+5" and "1_0".
+    """
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if _ASCII_DIGITS.fullmatch(raw) and len(raw) <= len(str(maximum)) and minimum <= int(raw) <= maximum:
+        return int(raw)
+    raise Problem(422, "Invalid input", errors=[{"pointer": f"/{name}",
+                                                 "detail": f"{name} must be an integer from {minimum} to {maximum}"}])
 
 
 def parsed_body(model, body: Any):
@@ -173,23 +205,21 @@ def domain_problem(exc: DomainError) -> Problem:
     return Problem(400, exc.title, exc.detail)
 
 
-_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-
-
 def _request_fingerprint() -> str:
     """What makes two requests "the same" for an Idempotency-Key: method, path, query and body.
 
     A JSON body counts by its canonical form (key order and spacing do not matter). A form body
     has been parsed by the view already (its stream is consumed, `get_data()` is empty), so it
-    counts by its fields and by each file's name and SHA-256.
+    counts by its fields and by each file's name and SHA-256 (the view's, when it hashed the file).
     """
     h = hashlib.sha256()
     h.update(f"{request.method} {request.path}?{request.query_string.decode('latin-1')}\n".encode())
     if request.mimetype in _FORM_TYPES:
         parts: list[Any] = [["field", name, request.form.getlist(name)] for name in sorted(request.form)]
+        known = g.get("upload_digests", {})
         for name in sorted(request.files):
             for upload in request.files.getlist(name):
-                parts.append(["file", name, upload.filename, _stream_sha256(upload.stream)])
+                parts.append(["file", name, upload.filename, known.get(id(upload)) or _stream_sha256(upload.stream)])
         h.update(json.dumps(parts, ensure_ascii=False).encode("utf-8", "surrogatepass"))
         return h.hexdigest()
     raw = request.get_data(cache=True)
@@ -199,6 +229,15 @@ def _request_fingerprint() -> str:
         body = raw
     h.update(body)
     return h.hexdigest()
+
+
+def remember_upload_digest(upload, sha256: str) -> None:
+    """The view has hashed this uploaded file: the idempotency fingerprint reuses its digest."""
+    g.setdefault("upload_digests", {})[id(upload)] = sha256
+
+
+def upload_digest(upload) -> str | None:
+    return g.get("upload_digests", {}).get(id(upload))
 
 
 def _stream_sha256(stream) -> str:

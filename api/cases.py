@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 from flask import Blueprint, request
 
 from casefiles import services
-from casefiles.model import CaseFile, FieldError, Ordonnance, PaymentIn, ReminderIn, parse_iso_date
+from casefiles.model import CaseFile, Ordonnance, PaymentIn, ReminderIn, parse_iso_date
 
-from ._http import FORBIDDEN_CHARACTERS_DETAIL, container, has_forbidden_characters, json_body, json_response, \
-    run_read, run_write
+from ._http import container, int_arg, json_body, json_response, remember_upload_digest, run_read, run_write, \
+    upload_digest
 from .openapi import Param, operation
 from .problems import Problem
 from .schemas import CaseList, CaseOut, EvidenceOut, LedgerCheckOut, LedgerEventList
@@ -49,20 +48,14 @@ def list_cases():
     args = request.args
     errors = []
     try:
-        raw_limit = args.get("limit", "50")
-        if not re.fullmatch(r"[0-9]{1,3}", raw_limit):   # int() would take "٥", " 5", "+5" and "1_0"
-            raise ValueError
-        limit = int(raw_limit)
-        if not 1 <= limit <= 200:
-            raise ValueError
-    except ValueError:
-        errors.append(FieldError("/limit", "limit must be an integer from 1 to 200"))
-        limit = 50
+        limit = int_arg("limit", 50, minimum=1, maximum=200)
+    except Problem as exc:
+        errors, limit = exc.errors, 50
     status = args.get("status")
     if status is not None and status not in services.CASE_STATUSES:
-        errors.append(FieldError("/status", f"status must be one of {', '.join(services.CASE_STATUSES)}"))
+        errors.append({"pointer": "/status", "detail": f"status must be one of {', '.join(services.CASE_STATUSES)}"})
     if errors:
-        raise Problem(422, "Invalid input", errors=[e.to_dict() for e in errors])
+        raise Problem(422, "Invalid input", errors=errors)
     return run_read(lambda conn, p: services.list_cases(
         conn, p.tenant_id, reference=args.get("reference") or None, status=status, q=args.get("q") or None,
         limit=limit, cursor=args.get("cursor") or None), "cases:read")
@@ -126,32 +119,16 @@ def read_upload(max_bytes: int) -> tuple[bytes, str, str, str | None]:
     upload = request.files.get("file")
     if upload is None:
         raise Problem(422, "Invalid input", errors=[{"pointer": "/file", "detail": "required field is missing"}])
-    if errors := _form_character_errors(request.form, upload.filename):
-        raise Problem(422, "Invalid input", FORBIDDEN_CHARACTERS_DETAIL, errors=errors)
-    if upload.filename and len(upload.filename) > MAX_FILENAME:
-        raise Problem(422, "Invalid input", errors=[{"pointer": "/file", "detail": f"the file name is longer than "
-                                                     f"{MAX_FILENAME} characters"}])
     data = upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Problem(413, "Upload too large", f"the limit is {max_bytes // (1024 * 1024)} MB")
     if not data:
         raise Problem(422, "Invalid input", errors=[{"pointer": "/file", "detail": "the file is empty"}])
+    remember_upload_digest(upload, hashlib.sha256(data).hexdigest())
     for magic, media, ext in _MAGIC:
         if data.startswith(magic):
             return data, media, ext, upload.filename
     raise Problem(415, "Unsupported media type", "only PDF, PNG and JPEG files are accepted")
-
-
-MAX_FILENAME = 255   # the evidence.filename column
-
-
-def _form_character_errors(form, filename: str | None) -> list[dict]:
-    """Form fields and the file name are checked like JSON strings (see api._http)."""
-    errors = [{"pointer": f"/{k}", "detail": FORBIDDEN_CHARACTERS_DETAIL} for k in form
-              if has_forbidden_characters(k) or any(has_forbidden_characters(v) for v in form.getlist(k))]
-    if filename and has_forbidden_characters(filename):
-        errors.append({"pointer": "/file", "detail": f"the file name: {FORBIDDEN_CHARACTERS_DETAIL}"})
-    return errors
 
 
 def _form_errors(form, allowed: set[str]) -> tuple[dict, list[dict]]:
@@ -179,7 +156,7 @@ def upload_evidence(case_id: str):
             errors.append({"pointer": "/date", "detail": "date must be YYYY-MM-DD"})
     if errors:
         raise Problem(422, "Invalid input", errors=errors)
-    sha = hashlib.sha256(data).hexdigest()
+    sha = upload_digest(request.files["file"])
 
     def effect(conn, p):
         # Everything that can refuse the request has been checked; record_evidence locks the case

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Literal
-from urllib.parse import quote
 
 from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +14,7 @@ from storage import ArchiveError
 from ._http import bool_arg, container, json_body, parsed_body, run_read, run_write
 from .openapi import Param, operation
 from .problems import Problem
+from .schemas import ProblemOut
 
 bp = Blueprint("documents", __name__)
 
@@ -30,6 +30,11 @@ class DocumentRequestIn(BaseModel):
 class DocumentAccepted(BaseModel):
     id: str
     status: Literal["pending"]
+
+
+class DocumentPendingProblem(ProblemOut):
+    document_id: str | None = Field(default=None, description="the document of this kind still being generated "
+                                                              "for the case (absent for a reused Idempotency-Key)")
 
 
 class DocumentError(BaseModel):
@@ -63,16 +68,26 @@ def _out(d: dict) -> dict:
 
 @bp.post("/cases/<case_id>/documents")
 @operation("Generate a document (runs as a job)", tags=("documents",), permission="documents:write",
-           body=DocumentRequestIn, responses={202: DocumentAccepted}, errors=(404,),
+           body=DocumentRequestIn,
+           responses={202: DocumentAccepted,
+                      409: ("A document of this kind is already being generated for the case: document_id "
+                            "names it (poll it), or the Idempotency-Key was reused with another request",
+                            DocumentPendingProblem, "application/problem+json")},
+           errors=(404,),
            description="Poll GET /v1/documents/{id} until status is ready or failed, or subscribe to the "
-                       "document.ready / document.failed webhooks.")
+                       "document.ready / document.failed webhooks. One document of a kind is generated at a "
+                       "time per case: while one is pending, another request answers 409 with its document_id.")
 def create(case_id: str):
     body = json_body()
     req = parsed_body(DocumentRequestIn, body)
 
     def effect(conn, p):
-        doc = documents.request_document(conn, container(), p.tenant_id, p.actor, case_id, req.kind,
-                                         as_of=req.as_of, payment_days=req.payment_days)
+        try:
+            doc = documents.request_document(conn, container(), p.tenant_id, p.actor, case_id, req.kind,
+                                             as_of=req.as_of, payment_days=req.payment_days)
+        except documents.DocumentPending as exc:
+            raise Problem(409, "Document already being generated", exc.detail, document_id=exc.document_id) \
+                from None
         return 202, {"id": doc["id"], "status": "pending"}, {"Location": f"/v1/documents/{doc['id']}"}
     return run_write(effect, "documents:write")
 
@@ -108,14 +123,12 @@ def _download(document_id: str, fmt: str) -> Response:
         raise Problem(500, "Archived file unavailable",
                       "the archived file does not match the digest recorded for it, or is missing; "
                       "it was not served and the error was logged") from None
-    headers = {"X-Content-SHA256": file.sha256,
-               "Content-Disposition": f"attachment; filename=\"{file.filename}\"; "
-                                      f"filename*=UTF-8''{quote(file.filename)}"}
+    headers = file.headers()
     url = file.presigned_url() if redirect else None
     if url:
+        del headers["Content-Length"]   # of the file, not of this empty answer
         return Response(status=302, headers={**headers, "Location": url, "Cache-Control": "no-store"})
-    return Response(file.chunks(), mimetype=file.media_type, direct_passthrough=True,
-                    headers={**headers, "Content-Length": str(file.size)})
+    return Response(file.chunks(), mimetype=file.media_type, direct_passthrough=True, headers=headers)
 
 
 _FILE_ERRORS = (404, 409, 500)

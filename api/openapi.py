@@ -134,7 +134,7 @@ def build_spec(app: Flask, *, title: str, version: str, prefix: str = "/") -> di
                                    (409, "Conflict, or Idempotency-Key reused with another request"),
                                    (503, "Database unavailable; retry")):
                     responses.setdefault(code, (desc, ProblemOut, "application/problem+json"))
-            if rule.arguments:   # see api._http.screen_path_and_query
+            if rule.arguments:   # see api._http.screen_request
                 responses.setdefault(400, ("Malformed request: a control character in the path", ProblemOut,
                                            "application/problem+json"))
             if doc.body is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from pydantic import BaseModel
 
-from ._http import container, require
+from ._http import container
 from .openapi import operation
 from .problems import Problem
 
@@ -33,7 +33,6 @@ PDF_BODY = {"type": "string", "format": "binary", "description": "the signed PDF
                        "with (no legal value: trusted false, with a problem saying so). A tampered or broken "
                        "file answers intact: false, never an error.")
 def validate():
-    require("signatures:validate")
     from signing import validate_pdf
     c = container()
     if request.mimetype not in ("application/pdf", "application/octet-stream"):

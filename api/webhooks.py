@@ -1,21 +1,18 @@
 """Webhook subscriptions and the event feed."""
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from pydantic import BaseModel, Field
 
 import webhooks
 from webhooks.service import SubscriptionIn
 
-from ._http import json_body, run_read, run_write
+from ._http import int_arg, json_body, run_read, run_write
 from .openapi import Param, operation
-from .problems import Problem
 
 bp = Blueprint("webhooks", __name__)
 MAX_SEQ = 2**63 - 1   # event sequence numbers are 64-bit database integers
-_DIGITS = re.compile(r"[0-9]{1,19}")
+
 
 class SubscriptionOut(BaseModel):
     id: str
@@ -80,14 +77,6 @@ def delete(sub_id: str):
                          description="the `seq` of the last event already processed"),
                    Param("limit", schema={"type": "integer", "minimum": 1, "maximum": 500, "default": 100})))
 def events():
-    try:
-        raw_since, raw_limit = request.args.get("since", "0"), request.args.get("limit", "100")
-        if not (_DIGITS.fullmatch(raw_since) and _DIGITS.fullmatch(raw_limit)):   # int() takes "٥", " 5", "1_0"
-            raise ValueError
-        since, limit = int(raw_since), int(raw_limit)
-        if not 0 <= since <= MAX_SEQ or not 1 <= limit <= 500:
-            raise ValueError
-    except ValueError:
-        raise Problem(422, "Invalid input", errors=[{"pointer": "/since", "detail": "since must be an integer ≥ 0 "
-                                                     "and limit from 1 to 500"}]) from None
+    since = int_arg("since", 0, minimum=0, maximum=MAX_SEQ)
+    limit = int_arg("limit", 100, minimum=1, maximum=500)
     return run_read(lambda conn, p: webhooks.list_events(conn, p.tenant_id, since=since, limit=limit), "cases:read")

@@ -32,7 +32,7 @@ __all__ = [
     "Reminder", "LateInterest", "Contract", "Ordonnance", "CaseFile", "PaymentIn", "ReminderIn", "FieldError",
     "parse_case", "parse_model", "case_rule_errors", "payment_rule_errors", "money", "CENT",
     "CreditorKind", "DebtorKind", "InterestBasis", "ReminderChannel", "COMMERCIAL_KINDS", "IsoDate",
-    "parse_iso_date", "address_errors",
+    "parse_iso_date", "address_errors", "has_forbidden_characters", "FORBIDDEN_CHARACTERS_DETAIL",
 ]
 
 CENT = Decimal("0.01")
@@ -46,6 +46,19 @@ class FieldError:
 
     def to_dict(self) -> dict[str, str]:
         return {"pointer": self.pointer, "detail": self.message}
+
+
+# C0 control characters other than tab, line feed and carriage return, and unpaired UTF-16
+# surrogates (JSON "\ud800"): PostgreSQL refuses NUL in text, no encoder can write a lone surrogate,
+# and none of them has a place in a name, an address or a note. Tab, line feed and carriage return
+# stay allowed in every string, not only in free text (a reminder summary needs them): this check
+# knows nothing of the fields, and the models decide what a field may hold beyond it.
+_FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+FORBIDDEN_CHARACTERS_DETAIL = "control characters (other than tab and line breaks) and unpaired surrogates are not allowed"
+
+
+def has_forbidden_characters(text: str) -> bool:
+    return _FORBIDDEN_CHARACTERS.search(text) is not None
 
 
 def money(value: Decimal | str | int) -> Decimal:

@@ -14,12 +14,13 @@ from persistence.tables import cases, evidence, ledger_events
 
 from .errors import InvalidInput, NotFound
 from .ledger import GENESIS, LedgerEvent, chain_event, verify_chain, ChainCheck
-from .model import CaseFile, FieldError, PaymentIn, ReminderIn, parse_case, parse_model, payment_rule_errors
+from .model import FORBIDDEN_CHARACTERS_DETAIL, CaseFile, FieldError, PaymentIn, ReminderIn, has_forbidden_characters, \
+    parse_case, parse_model, payment_rule_errors
 
 __all__ = [
     "CASE_STATUSES", "CONSTRAINT_MESSAGES", "create_case", "get_case", "load_case", "list_cases", "add_payment", "add_reminder",
     "record_evidence", "append_event", "list_events", "verify_case_ledger", "case_out", "set_status",
-    "update_case_data", "now", "evidence_out", "list_evidence", "record_ordonnance",
+    "update_case_data", "now", "evidence_out", "list_evidence", "record_ordonnance", "MAX_FILENAME", "filename_errors",
 ]
 
 CASE_STATUSES = ("open", "formal_notice", "injunction", "settled", "closed")
@@ -201,26 +202,41 @@ def set_status(conn: Connection, tenant_id: str, actor: str, case_id: str, statu
                  changes={"status": status, **extra_changes})
 
 
+MAX_FILENAME = 255   # the evidence.filename column
+
+
+def filename_errors(filename: str | None) -> list[FieldError]:
+    """The client's name of an uploaded file is kept as given, so it must fit the column and the database."""
+    if not filename:
+        return []
+    if has_forbidden_characters(filename):
+        return [FieldError("/file", f"the file name: {FORBIDDEN_CHARACTERS_DETAIL}")]
+    if len(filename) > MAX_FILENAME:
+        return [FieldError("/file", f"the file name is longer than {MAX_FILENAME} characters")]
+    return []
+
+
 def record_evidence(conn: Connection, tenant_id: str, actor: str, case_id: str, *, kind: str, title: str,
                     filename: str | None, media_type: str, size: int, sha256: str, archive_key: str,
-                    version_id: str | None = None, store: Callable[[], Any] | None = None,
-                    document_date: dt.date | None = None, event_type: str = "evidence.uploaded") -> dict[str, Any]:
-    """Records an archived file as evidence of the case, with its ledger event.
+                    store: Callable[[], Any], document_date: dt.date | None = None,
+                    event_type: str = "evidence.uploaded") -> dict[str, Any]:
+    """Records a file as evidence of the case, with its ledger event.
 
-    `store`, when given, puts the file into the archive and returns its StoredObject; it runs after
-    the case is locked and the row inserted, so a failed put rolls the row back with the
-    transaction. Without it the caller has archived the file already and passes its `version_id`.
+    `store` puts the file into the archive and returns its StoredObject; it runs after the case is
+    locked and the row inserted, so a failed put rolls the row back with the transaction. A file
+    name the column cannot hold is refused (InvalidInput on /file) before anything is written.
     """
+    if errors := filename_errors(filename):
+        raise InvalidInput(errors)
     row = _locked_case(conn, tenant_id, case_id)
     ev_id = str(uuid.uuid4())
     rec = dict(id=ev_id, case_id=case_id, tenant_id=tenant_id, kind=kind, title=title, filename=filename,
-               media_type=media_type, size=size, sha256=sha256, archive_key=archive_key, version_id=version_id,
+               media_type=media_type, size=size, sha256=sha256, archive_key=archive_key, version_id=None,
                document_date=document_date, created_at=now())
     conn.execute(insert(evidence).values(**rec))
-    if store is not None:
-        rec["version_id"] = store().version_id
-        if rec["version_id"] is not None:
-            conn.execute(update(evidence).where(evidence.c.id == ev_id).values(version_id=rec["version_id"]))
+    rec["version_id"] = store().version_id
+    if rec["version_id"] is not None:
+        conn.execute(update(evidence).where(evidence.c.id == ev_id).values(version_id=rec["version_id"]))
     out = evidence_out(rec)
     payload = {k: out[k] for k in ("id", "kind", "title", "media_type", "size", "sha256", "archive_key")}
     payload["version_id"] = rec["version_id"]

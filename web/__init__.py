@@ -24,7 +24,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def register_pages(app: Flask) -> None:
-    from .blueprint import bp
+    from .blueprint import bp, refused_characters_page
     from .security import IDLE_LIMIT, LoginThrottle
     # importing the page modules attaches their routes to bp
     from . import auth_pages, case_pages, document_pages, evidence_pages, mailing_pages  # noqa: F401
@@ -42,11 +42,16 @@ def register_pages(app: Flask) -> None:
     )
     app.session_interface = _SessionInterface()
     app.extensions["recouvre_login_throttle"] = LoginThrottle()
+    app.extensions["recouvre_refused_characters_page"] = refused_characters_page
     app.register_blueprint(bp)
 
     @app.get("/")
     def _home():
-        resp = redirect("/app/", code=302)
+        return redirect("/app/", code=302)
+
+    @app.after_request
+    def _hsts(resp):
+        """Over HTTPS (or when configured so), browsers are told to come back over HTTPS only."""
         if secure or request.is_secure:
-            resp.headers["Strict-Transport-Security"] = HSTS
+            resp.headers.setdefault("Strict-Transport-Security", HSTS)
         return resp

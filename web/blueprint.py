@@ -7,11 +7,13 @@ from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from accounts import allowed
+from api import Problem
+from api._http import int_arg
 
 from .formatting import FILTERS, LABELS, PARIS
 from .security import CsrfError, check_csrf, csrf_token, current_user
 
-__all__ = ["bp", "today", "page_error"]
+__all__ = ["bp", "today", "paris_now", "int_param", "page_error", "refused_characters_page"]
 
 bp = Blueprint("web", __name__, url_prefix="/app", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -31,15 +33,36 @@ _ERRORS = {
 }
 
 
+def paris_now() -> dt.datetime:
+    return dt.datetime.now(PARIS)
+
+
 def today() -> dt.date:
     """The Paris calendar day: legal deadlines are counted in French days."""
-    return dt.datetime.now(PARIS).date()
+    return paris_now().date()
 
 
 def page_error(status: int, detail: str | None = None, title: str | None = None):
     default_title, default_detail = _ERRORS.get(status, _ERRORS[400])
     return render_template("error.html", status=status, title=title or default_title,
                            detail=detail or default_detail), status
+
+
+def int_param(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    """An integer query parameter of a page (api int_arg's rule); a hand-edited or stale address
+    falls back to the default instead of an error page."""
+    try:
+        return int_arg(name, default, minimum=minimum, maximum=maximum)
+    except Problem:
+        return default
+
+
+def refused_characters_page():
+    """What the pages answer when the app-wide screen (api.screen_request) finds a control character."""
+    return page_error(400, title="Caractère non autorisé",
+                      detail="L'adresse ou un champ du formulaire contient un caractère de contrôle (un caractère "
+                             "invisible, souvent venu d'un copier-coller). Retirez-le ou retapez le texte, puis "
+                             "recommencez.")
 
 
 @bp.before_request
@@ -71,9 +94,6 @@ def _headers(resp):
     resp.headers.setdefault("X-Frame-Options", "DENY")
     if request.endpoint != "web.static":
         resp.headers.setdefault("Cache-Control", "no-store")   # pages carry client data: keep them out of caches
-    if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
-        from . import HSTS
-        resp.headers.setdefault("Strict-Transport-Security", HSTS)
     return resp
 
 

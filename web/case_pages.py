@@ -9,13 +9,14 @@ from casefiles.errors import InvalidInput, NotFound
 from casefiles.model import CaseFile
 
 from . import services
-from .blueprint import bp, today
+from .blueprint import bp, int_param, today
 from .casefacts import claim_view, deadlines, next_deadline
 from .document_pages import job_state, pending_document, progress_text
 from .formatting import actor_label, ledger_detail
 from .security import container, current_user, login_required
 
 PAGE_SIZE = 20
+MAX_PAGE = 10**6          # only numbers the page: the cursor says where it starts
 _CASE_FIELDS = frozenset(CaseFile.model_fields)
 
 
@@ -58,10 +59,7 @@ def cases():
         status = None
     cursor = request.args.get("cursor") or None
     trail = [t for t in (request.args.get("prev") or "").split(_TRAIL_SEP) if t][:MAX_TRAIL]
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = int_param("page", 1, minimum=1, maximum=MAX_PAGE)
     c = container()
     delivery = services.delivery()
     on = today()
@@ -115,15 +113,4 @@ def case(case_id: str):
                  "detail": ledger_detail(e.type, e.payload)} for e in reversed(events)],
         evidence=evidence, documents=docs, mailings=mailings, deadlines=all_deadlines,
         next_deadline=next_deadline(all_deadlines, on), documents_available=documents is not None,
-        delivery_available=delivery is not None, scanned_mailings=scanned_mailing_ids(evidence),
-        dossier_pending=dossier, dossier_progress=dossier_progress)
-
-
-def scanned_mailing_ids(evidence: list[dict]) -> set[str]:
-    """Letters whose avis de réception was scanned (the scan is archived under the letter's prefix)."""
-    found = set()
-    for e in evidence:
-        parts = (e.get("archive_key") or "").split("/")
-        if e.get("kind") == "receipt_scan" and "mailings" in parts[:-2]:
-            found.add(parts[parts.index("mailings") + 1])
-    return found
+        delivery_available=delivery is not None, dossier_pending=dossier, dossier_progress=dossier_progress)

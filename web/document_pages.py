@@ -6,7 +6,6 @@ status endpoint (or, without JavaScript, refreshes itself) until the files are r
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
@@ -92,25 +91,33 @@ def generate_document(case_id: str):
     user = current_user()
     try:
         with c.db.write() as conn:
-            running = pending_document(documents.list_documents(conn, user.tenant_id, case_id), kind)
-            if running is not None and (job_state(conn, running) or {}).get("status") in ("queued", "running"):
-                flash(f"{LABELS['document_kind'][kind]} : une génération est déjà en cours, en voici "
-                      "l'avancement. Attendez qu'elle se termine avant d'en demander une autre.", "info")
-                return redirect(url_for("web.document", document_id=running["id"]), code=303)
             doc = documents.request_document(conn, c, user.tenant_id, user.actor, case_id, kind)
     except NotFound:
         abort(404)
-    except DomainError as exc:      # the service speaks English to integrators; the lawyer reads French
-        log.warning("document %s refused for case %s: %s", kind, case_id, exc.detail)
-        flash("Le document ne peut pas être généré pour l'instant. Rechargez la page du dossier, vérifiez ses "
-              "données, puis recommencez ; si le refus persiste, signalez-le à l'administrateur.", "error")
-        return redirect(url_for("web.case", case_id=case_id) + "#documents", code=303)
+    except Conflict as exc:
+        running = getattr(exc, "document_id", None)   # the service refuses a second one while one is pending
+        if running is None:
+            return _refused(kind, case_id, exc)
+        flash(f"{LABELS['document_kind'][kind]} : une génération est déjà en cours, en voici "
+              "l'avancement. Attendez qu'elle se termine avant d'en demander une autre.", "info")
+        return redirect(url_for("web.document", document_id=running), code=303)
+    except DomainError as exc:
+        return _refused(kind, case_id, exc)
     # Database.write hands the enqueued job to the workers once the transaction has committed.
     return redirect(url_for("web.document", document_id=doc["id"]), code=303)
 
 
+def _refused(kind: str, case_id: str, exc: DomainError):
+    """The service speaks English to integrators; the lawyer reads French."""
+    log.warning("document %s refused for case %s: %s", kind, case_id, exc.detail)
+    flash("Le document ne peut pas être généré pour l'instant. Rechargez la page du dossier, vérifiez ses "
+          "données, puis recommencez ; si le refus persiste, signalez-le à l'administrateur.", "error")
+    return redirect(url_for("web.case", case_id=case_id) + "#documents", code=303)
+
+
 def pending_document(docs: list[dict], kind: str) -> dict | None:
-    """The latest document of this kind still being generated, if any."""
+    """The latest document of this kind still being generated, if any: a pending document, since a
+    job that dies for good fails its document (the sweeper runs the job's on_failure)."""
     pending = [d for d in docs if d["kind"] == kind and d["status"] == "pending"]
     return max(pending, key=lambda d: d["created_at"]) if pending else None
 
@@ -159,10 +166,4 @@ def document_file(document_id: str, fmt: str):
         except ArchiveError:  # not the recorded file, or gone: logged by storage, never served
             abort(500)
     # Streamed, the last chunk held back until the recorded digest is checked.
-    filename = file.filename
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return Response(file.chunks(), mimetype=file.media_type, direct_passthrough=True, headers={
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
-        "Content-Length": str(file.size),
-        "X-Content-SHA256": file.sha256,
-    })
+    return Response(file.chunks(), mimetype=file.media_type, direct_passthrough=True, headers=file.headers())

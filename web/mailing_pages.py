@@ -10,10 +10,11 @@ import uuid
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from casefiles.errors import DomainError, InvalidInput, NotFound
+from casefiles.model import parse_iso_date
+from casefiles.services import MAX_FILENAME
 
 from . import services
-from .blueprint import bp, today
-from .evidence_pages import mailing_scans
+from .blueprint import bp, int_param, paris_now, today
 from .formatting import LABELS, PARIS, age_days, as_date, as_datetime, date_fr
 from .security import container, current_user, login_required
 
@@ -66,10 +67,7 @@ def queue_row(m: dict, on: dt.date) -> dict:
 @login_required("cases:read")
 def mailings():
     delivery = services.delivery()
-    try:
-        age = int(request.args.get("age") or 0)
-    except ValueError:
-        age = 0
+    age = int_param("age", 0, minimum=0, maximum=max(AGE_FILTERS))
     age = age if age in AGE_FILTERS else 0
     show_all = request.args.get("etat") == "tous"
     rows = []
@@ -104,7 +102,8 @@ def _render_mailing(mailing: dict, scans: list[dict], *, event_form: dict | None
 def _load_with_scans(delivery, mailing_id: str) -> tuple[dict, list[dict]]:
     with container().db.read() as conn:
         found = _load(conn, delivery, mailing_id)
-        return found, mailing_scans(conn, current_user().tenant_id, found)
+        scans = delivery.receipt_scans(conn, current_user().tenant_id, mailing_id) if found["receipt_scanned"] else []
+        return found, scans
 
 
 @bp.get("/mailings/<mailing_id>")
@@ -117,18 +116,14 @@ def mailing(mailing_id: str):
 def parse_day(raw: str) -> dt.date | None:
     """AAAA-MM-JJ (what a browser's date field sends) or JJ/MM/AAAA (what a clerk types)."""
     value = raw.strip()
-    try:
-        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-            return dt.date.fromisoformat(value)
-        if m := re.fullmatch(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})", value):
+    if day := parse_iso_date(value):
+        return day
+    if m := re.fullmatch(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})", value):
+        try:
             return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-    except ValueError:
-        return None
+        except ValueError:
+            return None
     return None
-
-
-def paris_now() -> dt.datetime:
-    return dt.datetime.now(PARIS)
 
 
 def _event_moment(form: dict, errors: dict) -> dt.datetime | None:
@@ -231,6 +226,12 @@ def sniff(data: bytes) -> str | None:
     return next((media for magic, media in _MAGIC if data.startswith(magic)), None)
 
 
+_SCAN_REFUSED = ("Le fichier n'a pas pu être enregistré. Vérifiez qu'il s'agit bien du PDF ou de l'image de "
+                 "l'avis de réception, puis recommencez.")
+_FILENAME_REFUSED = (f"Nom de fichier refusé : {MAX_FILENAME} caractères au plus, sans caractère de contrôle. "
+                     "Renommez le fichier (par exemple « avis-reception.pdf »), puis recommencez.")
+
+
 @bp.post("/mailings/<mailing_id>/receipt-scan")
 @login_required("mailings:write")
 def receipt_scan(mailing_id: str):
@@ -257,10 +258,13 @@ def receipt_scan(mailing_id: str):
                                              media_type=media_type, filename=upload.filename or None)
         except NotFound:
             abort(404)
+        except InvalidInput as exc:
+            log.info("receipt scan refused for mailing %s: %s", mailing_id, exc.detail)
+            errors["scan"] = (_FILENAME_REFUSED if any(e.pointer == "/file" for e in exc.errors)
+                              else _SCAN_REFUSED)
         except DomainError as exc:
             log.warning("receipt scan refused for mailing %s: %s", mailing_id, exc.detail)
-            errors["scan"] = ("Le fichier n'a pas pu être enregistré. Vérifiez qu'il s'agit bien du PDF ou de "
-                              "l'image de l'avis de réception, puis recommencez.")
+            errors["scan"] = _SCAN_REFUSED
         else:
             flash("Avis de réception numérisé enregistré et versé au dossier.", "success")
             return redirect(url_for("web.mailing", mailing_id=mailing_id) + "#resultat", code=303)

@@ -3,11 +3,10 @@
 Sessions live on the server (table web_sessions): the signed cookie carries a random token,
 the table its SHA-256, so signing out revokes the row and a copy of the cookie taken before is
 worth nothing; a stolen database gives no usable token. A session ends after IDLE_LIMIT without
-a request and ABSOLUTE_LIFETIME after sign-in, whatever the activity. The cookie also carries the
-user's session version (a digest of the password hash) and the user row is re-read on every
-request, so a disabled account or a changed password ends every session at once. Signing in
-starts a brand-new session (new token, new CSRF token) so a cookie planted before login is worth
-nothing after it.
+a request and ABSOLUTE_LIFETIME after sign-in, whatever the activity. A changed password or a
+disabled account revokes the user's rows (accounts.users), which ends every session at once.
+Signing in starts a brand-new session (new token, new CSRF token) so a cookie planted before
+login is worth nothing after it.
 """
 from __future__ import annotations
 
@@ -24,8 +23,8 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import delete, insert, select, update
 
 from accounts import allowed
-from accounts.users import User, get_user
-from persistence.tables import web_sessions
+from accounts.users import User, revoke_sessions, user_from_row
+from persistence.tables import users, web_sessions
 
 __all__ = ["current_user", "login_required", "start_session", "end_session", "csrf_token", "check_csrf",
            "safe_next", "container", "IDLE_LIMIT", "ABSOLUTE_LIFETIME", "CsrfError", "LoginThrottle"]
@@ -110,60 +109,61 @@ def _session_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _revoke(conn, token: str, moment: dt.datetime) -> None:
-    conn.execute(update(web_sessions).where(web_sessions.c.id == _session_id(token),
-                                            web_sessions.c.revoked_at.is_(None)).values(revoked_at=moment))
-
-
 def start_session(user: User) -> None:
     token, moment = secrets.token_urlsafe(32), _now()
     with container().db.write() as conn:
         if old := session.get("sid"):
-            _revoke(conn, str(old), moment)
+            revoke_sessions(conn, session_id=_session_id(str(old)), at=moment)
         conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user.id,   # long over: no use kept
                                                 web_sessions.c.expires_at < moment - dt.timedelta(days=30)))
         conn.execute(insert(web_sessions).values(id=_session_id(token), user_id=user.id, created_at=moment,
                                                  last_seen_at=moment, expires_at=moment + ABSOLUTE_LIFETIME))
     session.clear()
     session.permanent = True
-    session.update(sid=token, ver=user.session_version, csrf=secrets.token_urlsafe(32))
+    session.update(sid=token, csrf=secrets.token_urlsafe(32))
     g.user = user
 
 
 def end_session() -> None:
     if token := session.get("sid"):
         with container().db.write() as conn:
-            _revoke(conn, str(token), _now())
+            revoke_sessions(conn, session_id=_session_id(str(token)), at=_now())
     session.clear()
     g.user = None
 
 
 def _live(row, moment: dt.datetime) -> bool:
-    return (row is not None and row["revoked_at"] is None and moment < row["expires_at"]
+    return (row is not None and row["revoked_at"] is None and not row["disabled"] and moment < row["expires_at"]
             and moment - row["last_seen_at"] <= IDLE_LIMIT)
 
 
+_SESSION_USER = (select(web_sessions.c.revoked_at, web_sessions.c.expires_at, web_sessions.c.last_seen_at,
+                        users.c.id, users.c.tenant_id, users.c.email, users.c.role, users.c.display_name,
+                        users.c.disabled)
+                 .join_from(web_sessions, users, web_sessions.c.user_id == users.c.id))
+
+
 def current_user() -> User | None:
+    """The signed-in user: one query per request, and a write at most once a minute (last_seen_at)."""
     if "user" in g:
         return g.user
     user = None
-    token, ver = session.get("sid"), session.get("ver")
-    if token:
+    if token := session.get("sid"):
         moment, sid = _now(), _session_id(str(token))
         with container().db.read() as conn:
-            row = conn.execute(select(web_sessions).where(web_sessions.c.id == sid)).mappings().first()
-            if _live(row, moment):
-                user = get_user(conn, row["user_id"])
-        if user is not None and not hmac.compare_digest(user.session_version, str(ver)):
-            user = None                                    # the password changed since sign-in
-        if user is None:
+            row = conn.execute(_SESSION_USER.where(web_sessions.c.id == sid)).mappings().first()
+        if _live(row, moment):
+            user = user_from_row(row)
+            if moment - row["last_seen_at"] >= _TOUCH_EVERY:
+                with container().db.write() as conn:    # conditional: concurrent requests write it once
+                    conn.execute(update(web_sessions).where(web_sessions.c.id == sid,
+                                                            web_sessions.c.last_seen_at <= moment - _TOUCH_EVERY)
+                                 .values(last_seen_at=moment))
+        else:
             if row is not None and row["revoked_at"] is None:
                 with container().db.write() as conn:
-                    _revoke(conn, str(token), moment)
+                    revoke_sessions(conn, session_id=sid, at=moment)
             session.clear()
-        elif moment - row["last_seen_at"] >= _TOUCH_EVERY:
-            with container().db.write() as conn:
-                conn.execute(update(web_sessions).where(web_sessions.c.id == sid).values(last_seen_at=moment))
     g.user = user
     return user
 

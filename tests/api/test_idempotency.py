@@ -149,3 +149,29 @@ def test_the_fingerprint_of_a_receipt_scan_covers_the_file(app):
     same = fingerprint(PDF_A)
     assert fingerprint(PDF_A) == same
     assert len({same, fingerprint(PDF_B), fingerprint(PDF_A, name="autre.pdf"), fingerprint(PDF_A, extra="x")}) == 4
+
+
+def test_the_fingerprint_reuses_the_digest_of_the_upload_the_view_hashed(app, monkeypatch):
+    """read_upload (evidence, receipt scans) hashes the file once; the fingerprint takes that digest
+    instead of reading and hashing the file again."""
+    import hashlib
+
+    import api._http
+    from api.cases import read_upload
+
+    def no_second_read(stream):
+        raise AssertionError("the upload was read and hashed a second time")
+    path = "/v1/cases/00000000-0000-0000-0000-000000000000/evidence"
+
+    def fingerprint(data, name="piece.pdf"):
+        with app.test_request_context(path, method="POST", content_type="multipart/form-data",
+                                      data={"kind": "invoice", "file": (io.BytesIO(data), name)}):
+            got, _, _, _ = read_upload(1024 * 1024)
+            from flask import request
+            assert got == data and api._http.upload_digest(request.files["file"]) == hashlib.sha256(data).hexdigest()
+            with monkeypatch.context() as m:
+                m.setattr(api._http, "_stream_sha256", no_second_read)
+                return api._http._request_fingerprint()
+
+    same = fingerprint(PDF_A)
+    assert fingerprint(PDF_A) == same and fingerprint(PDF_B) != same and fingerprint(PDF_A, "autre.pdf") != same

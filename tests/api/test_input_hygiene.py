@@ -149,3 +149,106 @@ def test_a_genuine_cursor_still_pages(tenant, container, b2b_case):
 @pytest.mark.parametrize("limit", ["٥", "+5", " 5", "1_0", "5.0"])
 def test_limit_takes_ascii_digits_only(tenant, limit):
     assert _pointers(tenant.integrator.get("/v1/cases", query_string={"limit": limit})) == ["/limit"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"])
+def test_json_in_another_encoding_than_utf8_is_400_malformed(tenant, container, b2b_case, encoding):
+    """json.loads(bytes) would take these, and the \\u0000 inside would then escape the screening."""
+    text = json.dumps(b2b_case).replace('"Boulangerie Dupont & Fils SAS"', '"Boulangerie\\u0000 Dupont"')
+    r = tenant.integrator.post("/v1/cases", data=text.encode(encoding), headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.mimetype == "application/problem+json", (r.status_code, r.data[:300])
+    assert r.json["title"] == "Malformed JSON"
+    clean = tenant.integrator.post("/v1/cases", data=json.dumps(b2b_case).encode(encoding),
+                                   headers={"Content-Type": "application/json"})
+    assert clean.status_code == 400 and clean.json["title"] == "Malformed JSON"
+    assert count_cases(container, tenant.id) == 0
+
+
+@pytest.mark.parametrize("raw", [b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xff", b"\xc3"])
+def test_bytes_that_are_not_utf8_are_400_malformed(tenant, container, b2b_case, raw):
+    """UTF-8-encoded surrogates (CESU-8) would arrive as lone surrogates, without any \\u escape."""
+    body = json.dumps(b2b_case).encode().replace(b"Boulangerie Dupont", b"Boulangerie " + raw + b" Dupont")
+    r = tenant.integrator.post("/v1/cases", data=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json["title"] == "Malformed JSON" and "UTF-8" in r.json["detail"]
+    assert count_cases(container, tenant.id) == 0
+
+
+def test_a_utf8_byte_order_mark_is_ignored(tenant, b2b_case):
+    r = tenant.integrator.post("/v1/cases", data=b"\xef\xbb\xbf" + json.dumps(b2b_case).encode(),
+                               headers={"Content-Type": "application/json"})
+    assert r.status_code == 201, r.json
+
+
+def test_screen_json_on_its_own(app):
+    from api._http import screen_json
+    from api.problems import Problem
+    with app.test_request_context("/"):
+        assert screen_json('{"a": ["é", 1.50]}'.encode()) == {"a": ["é", __import__("decimal").Decimal("1.50")]}
+        assert screen_json(b'{"a": "tab\\there"}') == {"a": "tab\there"}
+        for raw, status in ((b'{"a": "\\u0000"}', 422), ('{"a": "é"}'.encode("utf-16"), 400),
+                            (b'{"a": "\xed\xa0\x80"}', 400), (b"[" * 100_000, 400), (b"{", 400)):
+            with pytest.raises(Problem) as refused:
+                screen_json(raw)
+            assert refused.value.status == status, raw[:20]
+        with pytest.raises(Problem) as refused:
+            screen_json(b'{"x": ["ok", "\\ud800"], "y\\u001b": 1}')
+        assert sorted(e["pointer"] for e in refused.value.errors) == ["/x/1", "/y\x1b"]
+
+
+@pytest.mark.parametrize("raw", ["٥", " 5", "+5", "1_0", "5 ", "-1", "0", "201", "5.0", "", "0x5", "00050"])
+def test_int_arg_takes_ascii_digits_in_range_only(app, raw):
+    from api._http import int_arg
+    from api.problems import Problem
+    with app.test_request_context("/", query_string={"n": raw}):
+        with pytest.raises(Problem) as refused:
+            int_arg("n", 7, minimum=1, maximum=200)
+    assert refused.value.status == 422 and [e["pointer"] for e in refused.value.errors] == ["/n"]
+
+
+def test_int_arg_accepts_the_range_and_defaults(app):
+    from api._http import int_arg
+    for raw, expected in (("1", 1), ("200", 200), ("050", 50)):
+        with app.test_request_context("/", query_string={"n": raw}):
+            assert int_arg("n", 7, minimum=1, maximum=200) == expected
+    with app.test_request_context("/"):
+        assert int_arg("n", 7, minimum=1, maximum=200) == 7
+
+
+@pytest.mark.parametrize("query", ["since=%D9%A5", "since=%205", "since=%2B5", "since=1_0", "limit=%D9%A5",
+                                   "limit=%205", "limit=%2B5", "limit=1_0"])
+def test_event_feed_integers_point_at_the_faulty_parameter(tenant, query):
+    name = query.split("=")[0]
+    assert _pointers(tenant.lawyer.get(f"/v1/events?{query}")) == [f"/{name}"]
+
+
+def test_a_limit_and_a_status_both_wrong_get_one_pointer_each(tenant):
+    assert _pointers(tenant.integrator.get("/v1/cases?limit=%2B5&status=nope")) == ["/limit", "/status"]
+
+
+def test_an_unauthenticated_upload_is_401_before_its_form_is_screened(anonymous):
+    r = anonymous.post("/v1/cases/x/evidence", content_type="multipart/form-data",
+                       data={"title": "a\x00b", "file": (io.BytesIO(PDF), "f.pdf")})
+    assert r.status_code == 401 and r.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("name,detail", [("f" * 300 + ".pdf", "longer than 255"), ("fac\x1bture.pdf", "control")])
+def test_record_evidence_refuses_a_file_name_the_column_cannot_hold(container, tenant, b2b_case, name, detail):
+    """The rule lives in the domain: the API upload and the clerk's receipt scan both go through it."""
+    from casefiles import services
+    from casefiles.errors import InvalidInput
+    with container.db.write() as conn:
+        case = services.create_case(conn, tenant.id, "test", b2b_case)
+    stored = []
+    with pytest.raises(InvalidInput) as refused, container.db.write() as conn:
+        services.record_evidence(conn, tenant.id, "test", case["id"], kind="invoice", title="Facture",
+                                 filename=name, media_type="application/pdf", size=len(PDF), sha256="0" * 64,
+                                 archive_key="k.pdf", store=lambda: stored.append(1))
+    assert [e.pointer for e in refused.value.errors] == ["/file"] and detail in refused.value.errors[0].message
+    assert stored == []
+    with container.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(evidence).where(evidence.c.case_id == case["id"])).scalar() == 0
+    with container.db.write() as conn:         # 255 characters fit
+        services.record_evidence(conn, tenant.id, "test", case["id"], kind="invoice", title="Facture",
+                                 filename="f" * 251 + ".pdf", media_type="application/pdf", size=len(PDF),
+                                 sha256="0" * 64, archive_key="k.pdf",
+                                 store=lambda: container.archive.put("k.pdf", PDF, "application/pdf"))

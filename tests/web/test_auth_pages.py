@@ -355,3 +355,60 @@ def test_cookie_is_secure_and_hsts_sent_when_the_request_came_over_https(app, co
     resp = plain.post("/app/login", headers={"X-Forwarded-Proto": "https"},
                       data={"email": email, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
     assert resp.status_code == 303 and "Secure" not in _cookie_header(resp)
+
+
+def test_a_password_rehash_at_sign_in_keeps_the_other_devices_signed_in(app, container, tenant, monkeypatch):
+    """Same password, new hash (stronger parameters): nothing to end. The cookie carries no
+    password-derived version any more; a new password revokes the rows instead."""
+    from sqlalchemy import select
+
+    import accounts.users
+    from persistence.tables import users
+    email = make_user(container, tenant.id)
+    laptop, phone = app.test_client(), app.test_client()
+    assert login(laptop, email).status_code == 303
+    with container.db.read() as conn:
+        before = conn.execute(select(users.c.password_hash).where(users.c.email == email)).scalar()
+    monkeypatch.setattr(accounts.users, "needs_rehash", lambda _hash: True)
+    assert login(phone, email).status_code == 303
+    with container.db.read() as conn:
+        assert conn.execute(select(users.c.password_hash).where(users.c.email == email)).scalar() != before
+    assert laptop.get("/app/cases").status_code == 200 and phone.get("/app/cases").status_code == 200
+    data = app.session_interface.get_signing_serializer(app).loads(_session_cookie(laptop, app))
+    assert set(data) - {"_permanent"} == {"sid", "csrf"}
+
+
+def test_a_page_reads_its_session_in_one_query_and_touches_it_at_most_once_a_minute(app, container, tenant,
+                                                                                    monkeypatch):
+    import hashlib
+    import re
+
+    from sqlalchemy import event, select
+
+    from persistence.tables import web_sessions
+    start = dt.datetime.now(dt.timezone.utc)
+    move = _clock(monkeypatch, start)
+    client = signed_in(app, container, tenant.id)
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if re.search(r"\b(web_sessions|users)\b", statement):
+            seen.append(statement.split()[0].upper())
+    event.listen(container.db.engine, "before_cursor_execute", record)
+    try:
+        move(seconds=30)
+        assert client.get("/app/cases").status_code == 200
+        assert seen == ["SELECT"]                                   # sessions and users joined, nothing written
+        seen.clear()
+        move(seconds=31)
+        assert client.get("/app/cases").status_code == 200
+        assert seen == ["SELECT", "UPDATE"]                         # a minute on: last_seen_at moves
+    finally:
+        event.remove(container.db.engine, "before_cursor_execute", record)
+    token = app.session_interface.get_signing_serializer(app).loads(_session_cookie(client, app))["sid"]
+    with container.db.read() as conn:
+        last_seen = conn.execute(select(web_sessions.c.last_seen_at).where(
+            web_sessions.c.id == hashlib.sha256(token.encode()).hexdigest())).scalar_one()
+    assert last_seen == start + dt.timedelta(seconds=61)
+    move(hours=2, seconds=1)                                        # the idle limit counts from that touch
+    assert client.get("/app/cases").status_code == 302

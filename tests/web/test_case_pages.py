@@ -171,13 +171,12 @@ def test_a_piece_of_the_case_can_be_downloaded_by_its_tenant_only(app, container
     case = make_case(container, tenant.id)
     pdf = letter_pdf("Facture F-2025-0412")
     key = f"tenants/{tenant.id}/cases/{case['id']}/evidence/facture.pdf"
-    stored = container.archive.put(key, pdf, "application/pdf")
     with container.db.write() as conn:
         piece = services.record_evidence(conn, tenant.id, "test", case["id"], kind="invoice",
                                          title="Facture F-2025-0412", filename="facture F-2025-0412.pdf",
                                          media_type="application/pdf",
                                          size=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(), archive_key=key,
-                                         version_id=stored.version_id)
+                                         store=lambda: container.archive.put(key, pdf, "application/pdf"))
     client = signed_in(app, container, tenant.id)
     page = client.get(f"/app/cases/{case['id']}").text
     assert f'<a href="/app/evidence/{piece["id"]}" class="piece-link">Facture F-2025-0412</a>' in page
@@ -198,12 +197,12 @@ def test_a_piece_whose_archived_bytes_do_not_match_its_record_is_not_served(app,
     case = make_case(container, tenant.id)
     pdf = letter_pdf("Bon de livraison")
     key = f"tenants/{tenant.id}/cases/{case['id']}/evidence/bl.pdf"
-    stored = container.archive.put(key, pdf, "application/pdf")
     with container.db.write() as conn:
         piece = services.record_evidence(conn, tenant.id, "test", case["id"], kind="delivery_note",
                                          title="Bon de livraison", filename="bl.pdf", media_type="application/pdf",
                                          size=len(pdf), sha256=hashlib.sha256(b"other bytes").hexdigest(),
-                                         archive_key=key, version_id=stored.version_id)
+                                         archive_key=key, store=lambda: container.archive.put(key, pdf,
+                                                                                              "application/pdf"))
     client = signed_in(app, container, tenant.id)
     resp = client.get(f"/app/evidence/{piece['id']}")
     assert resp.status_code == 500 and "Pièce illisible" in resp.text and b"%PDF" not in resp.data

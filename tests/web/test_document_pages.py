@@ -170,3 +170,18 @@ def test_the_docx_of_a_letter_downloads_for_its_tenant_only(app, container, tena
     for suffix in ("/docx", "/pdf", ""):
         theirs = stranger.get(location + suffix)
         assert theirs.status_code == 404 and "Page introuvable" in theirs.text and theirs.data[:2] != b"PK"
+
+
+def test_a_generation_the_service_finds_running_leads_to_that_documents_progress(app, container, tenant, monkeypatch):
+    """The guard is the service's, taken under the case lock: when the other request's document was
+    not visible yet to the page, the page still follows the running one instead of a vague refusal."""
+    from documents import service
+    case = make_case(container, tenant.id)
+    client = signed_in(app, container, tenant.id)
+    first = _request(client, case["id"], "relance").location
+    monkeypatch.setattr(service, "list_documents", lambda *_a, **_kw: [])     # not committed when the page looked
+    again = _request(client, case["id"], "relance")
+    assert again.status_code == 303 and again.location == first
+    assert "une génération est déjà en cours" in text_of(client.get(again.location).text)
+    monkeypatch.undo()
+    assert [d["kind"] for d in _documents_of(container, tenant.id, case["id"])] == ["relance"]

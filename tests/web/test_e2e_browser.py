@@ -96,13 +96,12 @@ def _seed(live: Live) -> None:
     live.cases["b2c"] = make_case(c, alpha, reference="ALP-2026-0002", fixture="case-b2c.json")
     main = live.cases["main"] = make_case(c, alpha, reference="ALP-2026-0001")
     key = f"tenants/{alpha}/cases/{main['id']}/evidence/invoice.png"
-    stored = c.archive.put(key, PNG, "image/png")
     import hashlib
     with c.db.write() as conn:
         services.record_evidence(conn, alpha, "test", main["id"], kind="invoice", title="Facture F-2025-0412",
                                  filename="F-2025-0412.png", media_type="image/png", size=len(PNG),
                                  sha256=hashlib.sha256(PNG).hexdigest(), archive_key=key,
-                                 version_id=stored.version_id, document_date=dt.date(2025, 10, 1))
+                                 store=lambda: c.archive.put(key, PNG, "image/png"), document_date=dt.date(2025, 10, 1))
     live.cases["secret"] = make_case(c, beta, reference="BETA-SECRET-1", debtor="Société Confidentielle")
     live.mailings["late"] = make_mailing(c, alpha, main["id"], serial=31, events=(("deposited", _ago(13)),))
     live.mailings["presented"] = make_mailing(c, alpha, live.cases["b2c"]["id"], serial=32,
