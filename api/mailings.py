@@ -4,30 +4,31 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import json
 import re
 import zipfile
 from typing import Annotated, Literal
 
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
 
 from casefiles.errors import DomainError
 from delivery import LaPosteSuiviProvider, PaperLrarProvider, ProviderError, WebhookSignatureError, verify_webhook
 from delivery import service as mail
 from persistence.tables import inbound_hook_events
+from storage import content_disposition
 
 from ._http import (
-    FORBIDDEN_CHARACTERS_DETAIL,
     bool_arg,
     container,
     domain_problem,
-    forbidden_character_errors,
-    has_forbidden_characters,
+    int_arg,
     json_body,
     parsed_body,
+    require,
     run_read,
     run_write,
+    screen_json,
 )
 from .cases import read_upload
 from .openapi import Param, operation
@@ -99,6 +100,7 @@ class MailingOut(BaseModel):
     deposited_at: str | None
     awaiting_receipt: bool = Field(description="deposited or presented, no outcome yet and no scanned avis "
                                    "de réception uploaded")
+    receipt_scanned: bool = Field(description="a scanned avis de réception is archived for this mailing")
     annexes: list[str] = Field(description="evidence ids printed after the letter")
     created_at: str
     updated_at: str
@@ -177,18 +179,8 @@ def get(mailing_id):
                    Param("case_id")))
 def list_():
     args = request.args
-    errors = []
     awaiting = bool_arg("awaiting_receipt")
-    older = args.get("older_than_days")
-    try:
-        older_n = int(older) if older is not None else None
-        if older_n is not None and not 0 <= older_n <= 3650:
-            raise ValueError
-    except ValueError:
-        errors.append({"pointer": "/older_than_days", "detail": "an integer from 0 to 3650"})
-        older_n = None
-    if errors:
-        raise Problem(422, "Invalid input", errors=errors)
+    older_n = int_arg("older_than_days", None, minimum=0, maximum=3650)
     return run_read(lambda conn, p: {"items": mail.list_mailings(
         conn, p.tenant_id, case_id=args.get("case_id") or None,
         awaiting_receipt=awaiting, older_than_days=older_n)}, "cases:read")
@@ -235,20 +227,23 @@ def receipt(mailing_id):
                                       "cannot be laid out on the envelope.")
 def packet(mailing_id):
     mailing_id = str(mailing_id)
-    c = container()
-    found = run_read(lambda conn, p: mail.stored_packet(conn, c, p.tenant_id, mailing_id), "cases:read")
-    if found is None:
-        def effect(conn, p):
-            return _packet_response(mail.packet_pdf(conn, c, p.tenant_id, mailing_id, actor=p.actor)[0], mailing_id)
-        return run_write(effect, "cases:read")
-    return _packet_response(found[0], mailing_id)
-
-
-def _packet_response(pdf: bytes, mailing_id: str) -> Response:
+    p = require("cases:read")
+    # No transaction around the call: packet_pdf holds none while it builds (see there).
+    pdf, _ = _domain(lambda: mail.packet_pdf(container(), p.tenant_id, mailing_id, actor=p.actor))
     resp = Response(pdf, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = f'attachment; filename="envoi-{mailing_id}.pdf"'
+    resp.headers["Content-Disposition"] = content_disposition(f"envoi-{mailing_id}.pdf")
     resp.headers["X-Content-SHA256"] = hashlib.sha256(pdf).hexdigest()
     return resp
+
+
+def _domain(call):
+    """A service call that runs its own transactions, answered like run_write's."""
+    try:
+        return call()
+    except DomainError as exc:
+        raise domain_problem(exc) from None
+    except OperationalError:
+        raise Problem(503, "Database unavailable", "retry later", headers={"Retry-After": "2"}) from None
 
 
 @bp.post("/mailings/print-batch")
@@ -257,17 +252,17 @@ def _packet_response(pdf: bytes, mailing_id: str) -> Response:
            errors=(404,))
 def print_batch():
     req = parsed_body(PrintBatchIn, json_body())
-
-    def effect(conn, p):
-        pdf, manifest = mail.print_batch(conn, container(), p.tenant_id, req.mailing_ids, actor=p.actor)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("batch.pdf", pdf)
-            z.writestr("manifest.csv", manifest)
-        resp = Response(buf.getvalue(), mimetype="application/zip")
-        resp.headers["Content-Disposition"] = 'attachment; filename="lot-recommandes.zip"'
-        return resp
-    return run_write(effect, "mailings:write")
+    p = require("mailings:write")
+    # Built before the write transaction, which then only records an Idempotency-Key's answer:
+    # print_batch builds and records each missing packet in transactions of its own.
+    pdf, manifest = _domain(lambda: mail.print_batch(container(), p.tenant_id, req.mailing_ids, actor=p.actor))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("batch.pdf", pdf)
+        z.writestr("manifest.csv", manifest)
+    resp = Response(buf.getvalue(), mimetype="application/zip")
+    resp.headers["Content-Disposition"] = content_disposition("lot-recommandes.zip")
+    return run_write(lambda conn, p: resp, "mailings:write")
 
 
 CSV_BODY = {"type": "string", "description": "CSV with header tracking_number,event,date (',' or ';')"}
@@ -281,10 +276,7 @@ def tracking_import():
     if request.mimetype not in ("text/csv", "text/plain"):
         raise Problem(415, "Unsupported media type", "send the CSV as text/csv")
     dry_run = bool_arg("dry_run", False)
-    text = request.get_data()
-    if has_forbidden_characters(text.decode("utf-8", "replace")):
-        raise Problem(422, "Invalid input", FORBIDDEN_CHARACTERS_DETAIL,
-                      errors=[{"pointer": "", "detail": f"the CSV holds a control character: {FORBIDDEN_CHARACTERS_DETAIL}"}])
+    text = request.get_data()   # a line holding a control character is a rejected line (parse_tracking_csv)
     return run_write(lambda conn, p: (200, mail.import_tracking_csv(conn, p.tenant_id, p.actor, text,
                                                                     dry_run=dry_run), {}), "mailings:write")
 
@@ -297,16 +289,19 @@ class HookResult(BaseModel):
     status: Literal["accepted", "duplicate"]
     applied: int = 0
     unknown_tracking_numbers: int = 0
+    conflicts: int = Field(default=0, description="events skipped: their id is recorded with another type or "
+                                                  "instant (e.g. a reworded La Poste label)")
 
 
 @bp.post("/hooks/<provider>")
 @operation("Tracking events pushed by a registered-mail provider (HMAC-signed)", tags=("mailings",),
-           body={"type": "object"}, responses={200: HookResult}, errors=(401, 404),
+           body={"type": "object"}, responses={200: HookResult}, errors=(400, 401, 404, 422),
            params=(Param("X-Hook-Timestamp", where="header", description="unix seconds"),
                    Param("X-Hook-Signature", where="header",
                          description="hex HMAC-SHA256 over '<timestamp>.' + body with the provider's secret")),
            description="Secret: RECOUVRE_HOOK_SECRET_<PROVIDER>. Requests outside a 5-minute window are refused; "
-                       "a delivery seen before is acknowledged and ignored.")
+                       "a delivery seen before is acknowledged and ignored. An event whose id is already "
+                       "recorded with another content is skipped and counted in `conflicts`; the others apply.")
 def hook(provider: str):
     c = container()
     impl = PROVIDERS.get(provider)
@@ -320,14 +315,9 @@ def hook(provider: str):
                        tolerance=HOOK_TOLERANCE)
     except WebhookSignatureError as exc:
         raise Problem(401, "Invalid webhook signature", exc.reason) from None
+    document = screen_json(body)
     try:
-        screened = forbidden_character_errors(json.loads(body))
-    except (ValueError, RecursionError):
-        screened = []             # not JSON: the provider's parser judges it
-    if screened:
-        raise Problem(422, "Invalid webhook payload", FORBIDDEN_CHARACTERS_DETAIL, errors=screened)
-    try:
-        events = impl.parse_webhook(body)
+        events = impl.parse_document(document)
     except ProviderError as exc:
         raise Problem(422, "Invalid webhook payload", str(exc), errors=[{"pointer": "", "detail": str(exc)}]) from None
     delivery_id = hashlib.sha256(body).hexdigest()
@@ -336,11 +326,11 @@ def hook(provider: str):
         seen = conn.execute(select(inbound_hook_events.c.event_id).where(
             inbound_hook_events.c.provider == provider, inbound_hook_events.c.event_id == delivery_id)).first()
         if seen:
-            return {"status": "duplicate", "applied": 0, "unknown_tracking_numbers": 0}
+            return {"status": "duplicate", "applied": 0, "unknown_tracking_numbers": 0, "conflicts": 0}
         conn.execute(insert(inbound_hook_events).values(provider=provider, event_id=delivery_id,
                                                         received_at=dt.datetime.now(dt.timezone.utc)))
         try:
             counts = mail.apply_provider_events(conn, provider, events)
-        except DomainError as exc:   # e.g. an event id already recorded with other content: 409
+        except DomainError as exc:   # e.g. an event dated in the future: 422, nothing kept
             raise domain_problem(exc) from None
     return {"status": "accepted", **counts}

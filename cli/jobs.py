@@ -19,9 +19,8 @@ def register(cli: click.Group) -> None:
     def worker(concurrency: int, sweep_every: float) -> None:
         """Run Celery workers (RECOUVRE_BROKER_URL), or the embedded runner without a broker."""
         from cli.main import _container
-        from cli.serve import check_archive
         container = _container(upgrade=False)
-        check_archive(container)
+        container.archive.check()     # no Object Lock: refused here, naming RECOUVRE_ARCHIVE
         if container.settings.embedded_queue:
             from jobs import start_embedded_runner
             click.echo("no RECOUVRE_BROKER_URL: running the embedded job runner (Ctrl-C to stop)")

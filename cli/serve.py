@@ -42,14 +42,6 @@ def _post_worker_init(worker) -> None:
         start_embedded_runner(container)
 
 
-def check_archive(container) -> None:
-    """Refuse to start on an archive that cannot keep documents immutable (e.g. no Object Lock).
-
-    The ArchiveConfigError goes up to the command line, which prints it naming RECOUVRE_ARCHIVE.
-    """
-    container.archive.check()
-
-
 def run_server(settings: Settings, host: str, port: int, workers: int | None) -> None:
     """Checks everything the workers will need before forking them: a configuration error stops
     start-up here with one message, instead of workers failing to boot one after the other."""
@@ -60,7 +52,9 @@ def run_server(settings: Settings, host: str, port: int, workers: int | None) ->
         container.require_database()
         if settings.is_sqlite:   # embedded: migrate on start; PostgreSQL: operators run `recouvre db upgrade`
             container.db.upgrade()
-        check_archive(container)
+        # An archive that cannot keep documents immutable (e.g. no Object Lock) stops start-up:
+        # the ArchiveConfigError goes up to the command line, which prints it naming RECOUVRE_ARCHIVE.
+        container.archive.check()
         container.signer          # loads the key now; logs the warning if it is a development certificate
         try:
             container.secret_key

@@ -29,6 +29,7 @@ from ._laposte import LAPOSTE_CODES, map_laposte_code
 from ._packet import (
     RECIPIENT_ORIGIN_MM,
     WINDOW_ALWAYS_VISIBLE_MM,
+    Annex,
     BatchItem,
     build_address_sheet,
     build_packet,
@@ -53,6 +54,7 @@ __all__ = [
     "WINDOW_ALWAYS_VISIBLE_MM",
     "AddressBlock",
     "AddressFormatError",
+    "Annex",
     "BatchItem",
     "CsvError",
     "CsvImport",

@@ -42,6 +42,10 @@ _TRACKING_MESSAGES = {
     "(ex. 1A01234567890)",
     "format": "numéro de suivi invalide : format non reconnu",
 }
+# As the JSON API screens its strings: C0 controls other than tab and line breaks, lone surrogates.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+_FORBIDDEN_FR = ("caractère de contrôle interdit dans la ligne (seuls la tabulation et les retours à la ligne "
+                 "sont admis)")
 _DATE_HELP = "formats acceptés : AAAA-MM-JJ, JJ/MM/AAAA, JJ/MM/AAAA HH:MM ou date-heure ISO"
 
 
@@ -116,20 +120,19 @@ def _moment(raw: str) -> datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=PARIS)
 
 
-# What a clerk's own spreadsheet calls the columns, compared without accents or case.
+# What a clerk's own spreadsheet calls the columns (and ours), in their _fold form.
 _COLUMN_ALIASES = {
+    "tracking number": "tracking_number", "event": "event", "date": "date",
     "numero de suivi": "tracking_number", "numero": "tracking_number", "n de suivi": "tracking_number",
     "numero du pli": "tracking_number", "suivi": "tracking_number",
     "evenement": "event", "statut": "event", "etat": "event",
-    "quand": "date", "date de l'evenement": "date", "date evenement": "date",
+    "quand": "date", "date de l evenement": "date", "date evenement": "date",
 }
 
 
-def _column(name: str) -> str:
-    """The column a header cell names: ours as they are, or a French alias of them."""
-    plain = unicodedata.normalize("NFKD", name.strip().removeprefix("\ufeff").lower())
-    plain = " ".join("".join(ch for ch in plain if not unicodedata.combining(ch)).replace("°", " ").split())
-    return _COLUMN_ALIASES.get(plain, plain)
+def _column(name: str) -> str | None:
+    """The column a header cell names, compared without accents, case or punctuation; None for another one."""
+    return _COLUMN_ALIASES.get(_fold(name))
 
 
 def _delimiter(text: str) -> str:
@@ -182,6 +185,10 @@ def parse_tracking_csv(text: str | bytes, *, now: datetime | None = None) -> Csv
                     f"ligne incomplète : {len(record)} colonne(s) au lieu de {len(names)}",
                 )
             )
+            continue
+        forbidden = next((i for i, cell in enumerate(record) if _FORBIDDEN.search(cell)), None)
+        if forbidden is not None:      # stored nowhere, and no clerk typed it: the line is refused whole
+            errors.append(CsvError(start, names[forbidden] if forbidden < len(names) else None, _FORBIDDEN_FR))
             continue
         line_errors: list[CsvError] = []
         raw_number = record[index["tracking_number"]]

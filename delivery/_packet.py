@@ -40,6 +40,7 @@ from ._tracking import parse_tracking_number
 __all__ = [
     "RECIPIENT_ORIGIN_MM",
     "WINDOW_ALWAYS_VISIBLE_MM",
+    "Annex",
     "BatchItem",
     "build_address_sheet",
     "build_packet",
@@ -202,11 +203,21 @@ def _image_page(image: bytes, title: str) -> bytes:
     return make_pdfa2b(page, title=title, created_at=datetime.now(ZoneInfo("Europe/Paris")))
 
 
-def build_packet(address_sheet: bytes, letter_pdf: bytes, annexes: list[bytes]) -> bytes:
+class Annex(NamedTuple):
+    """A file printed after the letter, with the media type its evidence record gives it."""
+
+    data: bytes
+    media_type: str  # application/pdf, image/png or image/jpeg
+
+
+_IMAGE_MEDIA = ("image/png", "image/jpeg")
+
+
+def build_packet(address_sheet: bytes, letter_pdf: bytes, annexes: list[Annex]) -> bytes:
     """Address sheet, then the letter, then the annexes, as one PDF to print.
 
-    An annex is a PDF or a PNG/JPEG image (told apart by their first bytes); an image
-    becomes an A4 page.
+    An annex is a PDF or a PNG/JPEG image, as its media type says; an image becomes an A4
+    page. Raises ValueError for another media type or an unreadable image.
 
     Starts from a clone of the (PDF/A) address sheet so its XMP and OutputIntent
     survive the merge. The letter's pages are copied into a new file: the input bytes
@@ -219,11 +230,15 @@ def build_packet(address_sheet: bytes, letter_pdf: bytes, annexes: list[bytes]) 
     writer.add_outline_item(title="Bordereau d'envoi", page_number=0)
     sheet_pages = len(writer.pages)
     parts = [_reader(address_sheet)]
-    for title, pdf in [("Lettre", letter_pdf)] + [
-        (f"Pièce n°{i}", annex) for i, annex in enumerate(annexes, 1)
+    for title, part in [("Lettre", Annex(letter_pdf, "application/pdf"))] + [
+        (f"Pièce n°{i}", Annex(*annex)) for i, annex in enumerate(annexes, 1)
     ]:
-        if not pdf.startswith(b"%PDF-"):
-            pdf = _image_page(pdf, title)
+        if part.media_type in _IMAGE_MEDIA:
+            pdf = _image_page(part.data, title)
+        elif part.media_type == "application/pdf":
+            pdf = part.data
+        else:
+            raise ValueError(f"{title}: a {part.media_type} file cannot be printed")
         reader = _reader(pdf)
         parts.append(reader)
         writer.append(reader, outline_item=title)

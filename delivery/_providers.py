@@ -6,7 +6,7 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ._laposte import map_laposte_code
 from ._tracking import TrackingNumberError, parse_tracking_number
@@ -44,6 +44,10 @@ class RegisteredMailProvider(Protocol):
 
     def parse_webhook(self, body: bytes) -> list[ProviderEvent]: ...
 
+    def parse_document(self, document: Any) -> list[ProviderEvent]:
+        """The same, from the body already parsed as JSON (and screened) by the caller."""
+        ...
+
 
 class PaperLrarProvider:
     """Letters printed in-house and posted at the counter; clerks import the events."""
@@ -51,6 +55,9 @@ class PaperLrarProvider:
     name = "paper"
 
     def parse_webhook(self, body: bytes) -> list[ProviderEvent]:
+        return self.parse_document(None)
+
+    def parse_document(self, document: Any) -> list[ProviderEvent]:
         raise ProviderError("paper letters have no webhook: import tracking events by CSV")
 
 
@@ -90,6 +97,12 @@ class LaPosteSuiviProvider:
     def parse_webhook(self, body: bytes) -> list[ProviderEvent]:
         try:
             document = json.loads(body)
+        except ValueError as exc:
+            raise WebhookPayloadError(f"not a Suivi shipment document: {exc}") from None
+        return self.parse_document(document)
+
+    def parse_document(self, document: Any) -> list[ProviderEvent]:
+        try:
             shipment = document["shipment"]
             raw_number = shipment["idShip"]
             scans = shipment.get("event") or []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -22,16 +23,19 @@ from casefiles import services as cases
 from casefiles.errors import Conflict, InvalidInput, NotFound
 from casefiles.model import CaseFile, FieldError
 from persistence.tables import documents, evidence, mailing_events, mailings
+from storage import ArchiveConflict
 
 from ._address import AddressBlock, validate_postal_address
 from ._csv_import import parse_tracking_csv
-from ._packet import BatchItem, build_address_sheet, build_packet, build_print_batch
+from ._packet import Annex, BatchItem, build_address_sheet, build_packet, build_print_batch
 from ._status import EVENT_TYPES, MailingEvent, dedupe_key, derive_status
 from ._tracking import TrackingNumberError, parse_tracking_number
 
 __all__ = ["create_mailing", "set_tracking_number", "get_mailing", "list_mailings", "record_event",
-           "attach_receipt_scan", "import_tracking_csv", "packet_pdf", "stored_packet", "print_batch",
-           "apply_provider_events", "scan_deadlines", "AWAITING"]
+           "attach_receipt_scan", "receipt_scans", "import_tracking_csv", "packet_pdf", "stored_packet",
+           "print_batch", "apply_provider_events", "scan_deadlines", "AWAITING"]
+
+log = logging.getLogger("recouvre.delivery")
 
 AWAITING = ("deposited", "presented")
 LETTER_KINDS = ("mise_en_demeure", "relance", "requete_injonction_de_payer")
@@ -69,12 +73,22 @@ def _receipt_scanned():
         evidence.c.kind == "receipt_scan", evidence.c.archive_key.startswith(prefix)))
 
 
-def _has_receipt_scan(conn: Connection, row: Mapping[str, Any]) -> bool:
-    prefix = _mailing_prefix(row["tenant_id"], row["case_id"], row["id"]) + "receipt-"
-    return conn.execute(select(evidence.c.id).where(
-        evidence.c.tenant_id == row["tenant_id"], evidence.c.case_id == row["case_id"],
-        evidence.c.kind == "receipt_scan", evidence.c.archive_key.startswith(prefix, autoescape=True))
-        .limit(1)).first() is not None
+def _select_mailings():
+    """Mailing rows with their `receipt_scanned` flag, in the same query."""
+    return select(mailings, _receipt_scanned().label("receipt_scanned"))
+
+
+def receipt_scans(conn: Connection, tenant_id: str, mailing_id: str) -> list[dict[str, Any]]:
+    """The mailing's scanned avis de réception, oldest first, as evidence records."""
+    row = _row(conn, tenant_id, mailing_id)
+    prefix = _mailing_prefix(tenant_id, row["case_id"], mailing_id) + "receipt-"
+    found = conn.execute(select(evidence).where(
+        evidence.c.tenant_id == tenant_id, evidence.c.case_id == row["case_id"], evidence.c.kind == "receipt_scan",
+        evidence.c.archive_key.startswith(prefix, autoescape=True))
+        .order_by(evidence.c.created_at, evidence.c.id)).mappings()
+    return [{"id": e["id"], "filename": e["filename"], "media_type": e["media_type"], "size": e["size"],
+             "sha256": e["sha256"], "archive_key": e["archive_key"], "version_id": e["version_id"],
+             "created_at": e["created_at"].isoformat()} for e in found]
 
 
 def _out(conn: Connection, row: Mapping[str, Any], events: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
@@ -82,7 +96,8 @@ def _out(conn: Connection, row: Mapping[str, Any], events: list[Mapping[str, Any
     case = conn.execute(select(cases.cases.c.reference, cases.cases.c.debtor_name)
                         .where(cases.cases.c.id == row["case_id"])).first()
     # The clerk holds the signed avis once it is scanned, whatever tracking events say.
-    awaiting = row["status"] in AWAITING and not _has_receipt_scan(conn, row)
+    scanned = bool(row["receipt_scanned"])
+    awaiting = row["status"] in AWAITING and not scanned
     return {
         "id": row["id"], "case_id": row["case_id"], "case_reference": case.reference, "debtor_name": case.debtor_name,
         "document_id": row["document_id"], "service": row["service"], "level": row["level"],
@@ -91,7 +106,7 @@ def _out(conn: Connection, row: Mapping[str, Any], events: list[Mapping[str, Any
         "effective_date": row["effective_date"].isoformat() if row["effective_date"] else None,
         "deadline": row["deadline"].isoformat() if row["deadline"] else None,
         "deposited_at": row["deposited_at"].isoformat() if row["deposited_at"] else None,
-        "awaiting_receipt": awaiting,
+        "awaiting_receipt": awaiting, "receipt_scanned": scanned,
         "annexes": list(row.get("annexes") or []),
         "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat(),
         "events": [{"type": e["type"], "at": e["at"].isoformat(), "source": e["source"]} for e in events],
@@ -99,8 +114,8 @@ def _out(conn: Connection, row: Mapping[str, Any], events: list[Mapping[str, Any
 
 
 def _row(conn: Connection, tenant_id: str, mailing_id: str, lock: bool = False) -> Mapping[str, Any]:
-    q = select(mailings).where(mailings.c.id == mailing_id, mailings.c.tenant_id == tenant_id)
-    row = conn.execute(q.with_for_update() if lock else q).mappings().first()
+    q = _select_mailings().where(mailings.c.id == mailing_id, mailings.c.tenant_id == tenant_id)
+    row = conn.execute(q.with_for_update(of=mailings) if lock else q).mappings().first()
     if row is None:
         raise NotFound(f"no mailing {mailing_id}")
     return row
@@ -156,7 +171,8 @@ def create_mailing(conn: Connection, tenant_id: str, actor: str, case_id: str, d
         "service": row["service"], "level": row["level"], "tracking_number": tracking,
         "annexes": row["annexes"]})
     _queue_packet(conn, row)
-    return _out(conn, {**row, "effective_date": None, "deadline": None, "deposited_at": None}, [])
+    return _out(conn, {**row, "effective_date": None, "deadline": None, "deposited_at": None,
+                       "receipt_scanned": False}, [])
 
 
 def _annex_errors(conn: Connection, tenant_id: str, case_id: str, annex_ids: list[str]) -> list[FieldError]:
@@ -228,7 +244,7 @@ def get_mailing(conn: Connection, tenant_id: str, mailing_id: str) -> dict[str, 
 def list_mailings(conn: Connection, tenant_id: str, *, case_id: str | None = None,
                   awaiting_receipt: bool | None = None, older_than_days: int | None = None) -> list[dict[str, Any]]:
     """Oldest first: the clerks' queue starts with the letters waiting longest."""
-    q = select(mailings).where(mailings.c.tenant_id == tenant_id)
+    q = _select_mailings().where(mailings.c.tenant_id == tenant_id)
     if case_id:
         q = q.where(mailings.c.case_id == case_id)
     if awaiting_receipt is True:
@@ -245,15 +261,14 @@ def list_mailings(conn: Connection, tenant_id: str, *, case_id: str | None = Non
 
 def _refresh(conn: Connection, mailing: Mapping[str, Any], actor: str) -> dict[str, Any]:
     """Re-derives the state from every stored event and propagates it to the case."""
-    from law import procedural_deadline
+    from law import payment_deadline
     from law.deadlines import debtor_region
     import webhooks
     stored = _events(conn, mailing["id"])
     state = derive_status(MailingEvent(e["type"], e["at"], None, e["source"]) for e in stored)
     case_row = _locked_case(conn, mailing["case_id"])
     case = CaseFile.model_validate(case_row["data"])
-    # The claim engine's region rule: a German debtor at 68159 Mannheim has no Alsace-Moselle holidays.
-    deadline = procedural_deadline(state.effective_date, days=mailing["payment_days"], region=debtor_region(case)) \
+    deadline = payment_deadline(state.effective_date, mailing["payment_days"], region=debtor_region(case)) \
         if state.effective_date else None
     conn.execute(update(mailings).where(mailings.c.id == mailing["id"]).values(
         status=state.status, effective_date=state.effective_date, deadline=deadline,
@@ -276,7 +291,11 @@ def _date_formal_notice(conn: Connection, case_row: Mapping[str, Any], mailing: 
     Recomputed from every mailing, so the arrival order of events does not matter. When no
     mise en demeure has an effective date any more (an NPAI came in) and the case's date was
     the one this mailing had given it, the date is cleared and the case is back to "open".
+    Other letters (relances…) do not date the formal notice: nothing to recompute for them.
     """
+    kind = conn.execute(select(documents.c.kind).where(documents.c.id == mailing["document_id"])).scalar()
+    if kind != "mise_en_demeure":
+        return case_row
     earliest = conn.execute(
         select(mailings.c.id, mailings.c.effective_date)
         .select_from(mailings.join(documents, documents.c.id == mailings.c.document_id))
@@ -294,9 +313,7 @@ def _date_formal_notice(conn: Connection, case_row: Mapping[str, Any], mailing: 
                                 "basis": "date of first presentation of the earliest mise en demeure"}, new,
                                status="formal_notice" if case_row["status"] == "open" else case_row["status"])
     elif current is not None and mailing["effective_date"] is not None and \
-            current == mailing["effective_date"].isoformat() and conn.execute(
-                select(documents.c.kind).where(documents.c.id == mailing["document_id"])).scalar() \
-            == "mise_en_demeure":
+            current == mailing["effective_date"].isoformat():
         new = {k: v for k, v in case_row["data"].items() if k != "formal_notice_date"}
         cases.update_case_data(conn, case_row, actor, "case.formal_notice_dated",
                                {"mailing_id": mailing["id"], "formal_notice_date": None,
@@ -349,10 +366,8 @@ def record_event(conn: Connection, tenant_id: str, actor: str, mailing_id: str, 
 
 
 def _stored_key(event: MailingEvent) -> str:
-    """The mailing_events.dedupe_key of an event; ids keep the digest earlier versions stored."""
-    key = dedupe_key(event)
-    text = repr(key) if key[0] == "id" else f"at:{event.type}:{event.at.astimezone(dt.timezone.utc).isoformat()}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    """The mailing_events.dedupe_key of an event (dedupe_key is in UTC, in its repr too)."""
+    return hashlib.sha256(repr(dedupe_key(event)).encode()).hexdigest()
 
 
 def attach_receipt_scan(conn: Connection, container, tenant_id: str, actor: str, mailing_id: str, *, data: bytes,
@@ -385,19 +400,32 @@ def _import_tracking_csv(conn: Connection, tenant_id: str, actor: str, text: str
     if header:   # without its header row nothing in the file can be read
         raise InvalidInput([FieldError(f"/header/{e.column or ''}", e.message_fr) for e in header])
     rejected = [{"line": e.line, "column": e.column, "message": e.message_fr} for e in parsed.errors]
+    numbers = sorted({row.tracking_number for row in parsed.rows})
+    by_number: dict[str, str] = {}
+    if numbers:
+        for r in conn.execute(select(mailings.c.id, mailings.c.tracking_number).where(
+                mailings.c.tenant_id == tenant_id, mailings.c.tracking_number.in_(numbers))
+                .order_by(mailings.c.created_at, mailings.c.id)):
+            by_number.setdefault(r.tracking_number, r.id)
+    if not dry_run:
+        _lock_mailings_and_cases(conn, by_number.values())
     accepted = []
     for row in parsed.rows:
-        found = conn.execute(select(mailings.c.id).where(mailings.c.tenant_id == tenant_id,
-                                                         mailings.c.tracking_number == row.tracking_number)).first()
-        if found is None:
+        mailing_id = by_number.get(row.tracking_number)
+        if mailing_id is None:
             rejected.append({"line": row.line, "column": "tracking_number",
                              "message": f"aucun envoi avec le numéro de suivi {row.tracking_number}"})
             continue
-        accepted.append({"line": row.line, "tracking_number": row.tracking_number, "event": row.event_type,
-                         "at": row.at.isoformat(), "mailing_id": found.id})
         if not dry_run:
-            record_event(conn, tenant_id, actor, found.id, type=row.event_type, at=row.at,
-                         source="csv_import")
+            try:
+                record_event(conn, tenant_id, actor, mailing_id, type=row.event_type, at=row.at,
+                             source="csv_import")
+            except Conflict:            # refused before anything was written: the other lines go on
+                rejected.append({"line": row.line, "column": "event", "message":
+                                 "événement contraire à un événement déjà enregistré pour cet envoi"})
+                continue
+        accepted.append({"line": row.line, "tracking_number": row.tracking_number, "event": row.event_type,
+                         "at": row.at.isoformat(), "mailing_id": mailing_id})
     rejected.sort(key=lambda r: r["line"])
     return {"dry_run": dry_run, "accepted": accepted, "rejected": rejected}
 
@@ -405,21 +433,51 @@ def _import_tracking_csv(conn: Connection, tenant_id: str, actor: str, text: str
 def apply_provider_events(conn: Connection, provider: str, events) -> dict[str, int]:
     """Events from a provider webhook: matched by tracking number across tenants.
 
-    Touches several cases (and tenants), so webhooks are emitted at the end (see webhooks.emit).
+    An event whose id is already recorded with another content (La Poste re-sends the whole
+    history, and an ND1's type comes from a label that may be reworded) is skipped, logged and
+    counted in `conflicts`: it must not block the rest of the shipment's events, now or in any
+    later push. Touches several cases (and tenants), so webhooks are emitted at the end (see
+    webhooks.emit).
     """
     import webhooks
-    applied = unknown = 0
+    events = list(events)
+    applied = unknown = conflicts = 0
+    numbers = sorted({ev.tracking_number for ev in events})
+    matched: dict[str, list[Any]] = {}
+    if numbers:
+        for r in conn.execute(select(mailings.c.id, mailings.c.tenant_id, mailings.c.tracking_number).where(
+                mailings.c.tracking_number.in_(numbers)).order_by(mailings.c.id)):
+            matched.setdefault(r.tracking_number, []).append(r)
+    _lock_mailings_and_cases(conn, [r.id for rows in matched.values() for r in rows])
     with webhooks.emitting_at_end(conn):
         for ev in events:
-            rows = conn.execute(select(mailings.c.id, mailings.c.tenant_id).where(
-                mailings.c.tracking_number == ev.tracking_number)).all()
+            rows = matched.get(ev.tracking_number, [])
             if not rows:
                 unknown += 1
             for r in rows:
-                record_event(conn, r.tenant_id, f"provider:{provider}", r.id, type=ev.event_type, at=ev.at,
-                             source=provider, event_id=ev.provider_event_id, raw={"code": ev.raw_code})
+                try:
+                    record_event(conn, r.tenant_id, f"provider:{provider}", r.id, type=ev.event_type, at=ev.at,
+                                 source=provider, event_id=ev.provider_event_id, raw={"code": ev.raw_code})
+                except Conflict as exc:     # refused before anything was written
+                    log.warning("%s event skipped for mailing %s: %s", provider, r.id, exc.detail)
+                    conflicts += 1
+                    continue
                 applied += 1
-    return {"applied": applied, "unknown_tracking_numbers": unknown}
+    return {"applied": applied, "unknown_tracking_numbers": unknown, "conflicts": conflicts}
+
+
+def _lock_mailings_and_cases(conn: Connection, mailing_ids) -> None:
+    """Locks, up front, the mailing rows a multi-mailing transaction will touch and then their
+    cases, each in id order. Every transaction takes mailing rows before case rows (record_event,
+    the packet's record) and the tenant feed last: two of them cannot each hold a row the other
+    waits for, whatever order a file or a client lists the mailings in."""
+    ids = sorted(set(mailing_ids))
+    if not ids:
+        return
+    case_ids = conn.execute(select(mailings.c.case_id).where(mailings.c.id.in_(ids))
+                            .order_by(mailings.c.id).with_for_update()).scalars().all()
+    conn.execute(select(cases.cases.c.id).where(cases.cases.c.id.in_(sorted(set(case_ids))))
+                 .order_by(cases.cases.c.id).with_for_update()).all()
 
 
 def _block(party, name: str | None = None) -> AddressBlock:
@@ -433,10 +491,9 @@ def _packet_key(mailing: Mapping[str, Any]) -> str:
            f"{mailing['tracking_number'] or 'sans-numero'}.pdf"
 
 
-def stored_packet(conn: Connection, container, tenant_id: str, mailing_id: str) -> tuple[bytes, str] | None:
+def stored_packet(container, mailing: Mapping[str, Any]) -> tuple[bytes, str] | None:
     """The packet already archived for the mailing's current tracking number, read back by the
     version and digest recorded when it was archived; None when it is still to be built."""
-    mailing = _row(conn, tenant_id, mailing_id)
     key = _packet_key(mailing)
     if mailing["packet_key"] != key:
         return None
@@ -444,48 +501,92 @@ def stored_packet(conn: Connection, container, tenant_id: str, mailing_id: str) 
                                  expected_sha256=mailing["packet_sha256"]), key
 
 
-def packet_pdf(conn: Connection, container, tenant_id: str, mailing_id: str, *,
-               actor: str = "system") -> tuple[bytes, str]:
+def packet_pdf(container, tenant_id: str, mailing_id: str, *, actor: str = "system",
+               mailing: Mapping[str, Any] | None = None) -> tuple[bytes, str]:
     """The print-ready packet (address sheet, signed letter, annexes), archived once, then served.
 
-    Needs a write transaction: the first call archives the packet, records its key, digest and
-    version on the mailing and appends `mailing.packet_archived` to the case's ledger. A packet
-    found in the archive but not recorded (its run did not commit) is recorded, not rebuilt.
-    Raises InvalidInput (pointers into the case) when an address cannot be laid out.
+    Runs its own transactions and holds none while the packet is built: on SQLite a write
+    transaction would make every writer wait for the rendering, on PostgreSQL a row lock held
+    that long invites deadlocks. The first call archives the packet, then records its key,
+    digest and version on the mailing with `mailing.packet_archived` in the case's ledger, in a
+    short write. Two builders may race: the write-once archive keeps the first bytes under the
+    key, the other builder reads them back, and only the first to record does. A packet found
+    in the archive but not recorded (its run did not commit) is recorded, not rebuilt.
+    `mailing` is the row when the caller has read it already. Raises InvalidInput (pointers
+    into the case) when an address cannot be laid out.
     """
-    mailing = _row(conn, tenant_id, mailing_id, lock=True)    # one builder at a time
-    served = stored_packet(conn, container, tenant_id, mailing_id)
-    if served is not None:
-        return served
-    key = _packet_key(mailing)
+    for _ in range(3):
+        if mailing is None:
+            with container.db.read() as conn:
+                mailing = _row(conn, tenant_id, mailing_id)
+        served = stored_packet(container, mailing)
+        if served is not None:
+            return served
+        key = _packet_key(mailing)
+        pdf, stored = _archived_packet(container, key) or _build_and_archive(container, tenant_id, mailing, key)
+        with container.db.write() as conn:
+            current = _row(conn, tenant_id, mailing_id, lock=True)
+            if _packet_key(current) == key:
+                if current["packet_key"] != key:      # else another builder recorded these same bytes
+                    _record_packet(conn, current, key, pdf, stored, actor)
+                return pdf, key
+        mailing = None      # a tracking number came in meanwhile: the sheet must print it
+    raise Conflict(f"mailing {mailing_id} changed while its packet was built; retry")
+
+
+def _archived_packet(container, key: str):
     existing = container.archive.head(key)
-    if existing is not None:
-        pdf = container.archive.get(key, version_id=existing.version_id)
-        stored = existing
-    else:
-        pdf = _build_packet(conn, container, tenant_id, mailing)
-        stored = container.archive.put(key, pdf, "application/pdf")
+    if existing is None:
+        return None
+    return container.archive.get(key, version_id=existing.version_id, expected_sha256=existing.sha256), existing
+
+
+def _build_and_archive(container, tenant_id: str, mailing: Mapping[str, Any], key: str):
+    with container.db.read() as conn:
+        case, doc, annexes = _packet_parts(conn, tenant_id, mailing)
+    pdf = _render_packet(container, mailing, case, doc, annexes)
+    try:
+        return pdf, container.archive.put(key, pdf, "application/pdf")
+    except ArchiveConflict:
+        # Another builder archived its own rendering first (the dates inside differ): that one is the packet.
+        found = _archived_packet(container, key)
+        if found is None:
+            raise
+        return found
+
+
+def _record_packet(conn: Connection, mailing: Mapping[str, Any], key: str, pdf: bytes, stored, actor: str) -> None:
     sha = hashlib.sha256(pdf).hexdigest()
-    conn.execute(update(mailings).where(mailings.c.id == mailing_id).values(
+    conn.execute(update(mailings).where(mailings.c.id == mailing["id"]).values(
         packet_key=key, packet_sha256=sha, packet_version=stored.version_id, updated_at=_now()))
     cases.append_event(conn, _locked_case(conn, mailing["case_id"]), "mailing.packet_archived", actor, {
-        "mailing_id": mailing_id, "sha256": sha, "archive_key": key, "version_id": stored.version_id})
-    return pdf, key
+        "mailing_id": mailing["id"], "sha256": sha, "archive_key": key, "version_id": stored.version_id})
 
 
-def _build_packet(conn: Connection, container, tenant_id: str, mailing: Mapping[str, Any]) -> bytes:
+def _packet_parts(conn: Connection, tenant_id: str, mailing: Mapping[str, Any]):
+    """What the packet is made of: the case, the letter's document row and the annexes' evidence rows."""
     case, _ = cases.load_case(conn, tenant_id, mailing["case_id"])
     if errors := _address_errors(case):
         raise InvalidInput(errors, detail="the case's addresses cannot be printed on the envelope (NF Z10-011): "
                                           + "; ".join(f"{e.pointer}: {e.message}" for e in errors[:3]))
     doc = conn.execute(select(documents).where(documents.c.id == mailing["document_id"])).mappings().one()
+    annex_ids = list(mailing["annexes"] or [])
+    found = {r["id"]: r for r in conn.execute(select(evidence).where(
+        evidence.c.id.in_(annex_ids), evidence.c.tenant_id == tenant_id,
+        evidence.c.case_id == mailing["case_id"])).mappings()} if annex_ids else {}
+    return case, doc, [found[a] for a in annex_ids]
+
+
+def _render_packet(container, mailing: Mapping[str, Any], case: CaseFile, doc: Mapping[str, Any],
+                   annex_rows: list[Mapping[str, Any]]) -> bytes:
     try:
         sheet = build_address_sheet(_block(_sender(case)[1]), _block(case.debtor), mailing["tracking_number"],
                                     mailing["level"], mailing["service"], case.reference)
     except TrackingNumberError as exc:   # stored before the parser refused it
         raise InvalidInput([FieldError("/tracking_number", f"{exc.rule}: {exc.message}")]) from None
     letter = container.archive.get(doc["pdf_key"], version_id=doc["pdf_version"], expected_sha256=doc["sha256"])
-    annexes = [_annex(conn, container, tenant_id, mailing, a) for a in mailing["annexes"] or []]
+    annexes = [Annex(container.archive.get(r["archive_key"], version_id=r["version_id"], expected_sha256=r["sha256"]),
+                     r["media_type"]) for r in annex_rows]
     try:
         return build_packet(sheet, letter, annexes)
     except (ValueError, PdfReadError) as exc:
@@ -494,21 +595,22 @@ def _build_packet(conn: Connection, container, tenant_id: str, mailing: Mapping[
         raise InvalidInput([FieldError("/annexes", f"an annexed file cannot be printed: {exc}")]) from None
 
 
-def _annex(conn: Connection, container, tenant_id: str, mailing: Mapping[str, Any], evidence_id: str) -> bytes:
-    rec = conn.execute(select(evidence).where(evidence.c.id == evidence_id, evidence.c.tenant_id == tenant_id,
-                                              evidence.c.case_id == mailing["case_id"])).mappings().one()
-    return container.archive.get(rec["archive_key"], version_id=rec["version_id"], expected_sha256=rec["sha256"])
+def print_batch(container, tenant_id: str, mailing_ids: list[str], *, actor: str = "system") -> tuple[bytes, str]:
+    """One PDF for the printer and the deposit manifest, in the order given.
 
-
-def print_batch(conn: Connection, container, tenant_id: str, mailing_ids: list[str], *,
-                actor: str = "system") -> tuple[bytes, str]:
+    Locks nothing while it builds: each missing packet is built, then recorded in a write of
+    its own (packet_pdf), so a batch cannot deadlock with an import or another batch listing
+    the same mailings in another order.
+    """
+    with container.db.read() as conn:
+        rows = [_row(conn, tenant_id, mid) for mid in mailing_ids]
+        debtors = {r["case_id"]: cases.load_case(conn, tenant_id, r["case_id"])[0].debtor for r in rows}
     items = []
-    for mid in mailing_ids:
-        m = _row(conn, tenant_id, mid)
-        case, _ = cases.load_case(conn, tenant_id, m["case_id"])
-        pdf, _ = packet_pdf(conn, container, tenant_id, mid, actor=actor)
-        items.append(BatchItem(mid, m["tracking_number"], case.debtor.name, case.debtor.address.postal_code,
-                               case.debtor.address.city, m["level"], pdf))
+    for m in rows:
+        pdf, _ = packet_pdf(container, tenant_id, m["id"], actor=actor, mailing=m)
+        debtor = debtors[m["case_id"]]
+        items.append(BatchItem(m["id"], m["tracking_number"], debtor.name, debtor.address.postal_code,
+                               debtor.address.city, m["level"], pdf))
     return build_print_batch(items)
 
 

@@ -3,9 +3,9 @@
 The database job table decides what runs; the embedded runner (default) or Celery workers
 (RECOUVRE_BROKER_URL) execute. See `_store` for the crash-recovery rules.
 """
-from ._execute import HANDLERS, JobContext, PermanentError, TransientError, execute, handler
+from ._execute import HANDLERS, JobContext, PermanentError, TransientError, execute, handler, sweep
 from ._queue import CeleryQueue, EmbeddedQueue, EmbeddedRunner, periodic, run_periodic, run_sweeper_forever
-from ._store import Job, claim, enqueue, get_job, sweep
+from ._store import Job, claim, enqueue, get_job
 
 __all__ = ["HANDLERS", "JobContext", "PermanentError", "TransientError", "execute", "handler", "CeleryQueue",
            "EmbeddedQueue", "EmbeddedRunner", "periodic", "run_periodic", "run_sweeper_forever", "Job", "claim", "enqueue", "get_job", "sweep",

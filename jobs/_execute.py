@@ -10,13 +10,18 @@ from typing import Any
 from . import _store
 from ._store import Job
 
-__all__ = ["handler", "HANDLERS", "JobContext", "TransientError", "PermanentError", "execute", "JobSpec"]
+__all__ = ["handler", "HANDLERS", "JobContext", "TransientError", "PermanentError", "execute", "sweep", "JobSpec"]
 
 log = logging.getLogger("recouvre.jobs")
 
 
 class TransientError(Exception):
-    """Worth retrying later (network, TSA, S3, a busy converter)."""
+    """Worth retrying later (network, TSA, S3, a busy converter); `details` reach the failure hook
+    when the retries run out."""
+
+    def __init__(self, message: str, **details: Any):
+        super().__init__(message)
+        self.details = {"message": message, **details}
 
 
 class PermanentError(Exception):
@@ -68,7 +73,7 @@ class JobContext:
         if name in self._checkpoints:
             return self._checkpoints[name]
         value = compute()
-        _store.save_checkpoint(self.container.db, self.job.id, name, value)
+        _store.save_checkpoint(self.container.db, self.job, name, value)
         self._checkpoints[name] = value
         return value
 
@@ -92,6 +97,8 @@ def execute(container, job_id: str | None = None) -> bool:
         return True
     try:
         result = spec.fn(ctx)
+    except _store.LeaseLost:
+        return True             # logged; the run that holds the lease decides
     except PermanentError as exc:
         _finish_failed(container, ctx, spec, exc.details)
     except Exception as exc:  # noqa: BLE001 - anything unexpected is retried, then capped
@@ -102,7 +109,8 @@ def execute(container, job_id: str | None = None) -> bool:
         backoff = spec.delay(job.attempts)
         outcome = _store.retry_or_fail(container.db, job, message, backoff)
         if outcome == "failed":
-            _finish_failed(container, ctx, spec, {"message": message, "attempts": job.attempts,
+            details = exc.details if transient else {}
+            _finish_failed(container, ctx, spec, {**details, "message": message, "attempts": job.attempts,
                                                   "trace": traceback.format_exc(limit=3)}, already=True)
         elif outcome == "requeued":
             container.queue.dispatch(job.id, delay=backoff)
@@ -119,12 +127,30 @@ def _finish_failed(container, ctx: JobContext, spec: JobSpec, details: dict, alr
         with container.db.write() as conn:
             held = _store.fail(conn, ctx.job.id, details.get("message", "failed"), attempt=ctx.job.attempts)
         if not held:
-            log.warning("job %s (%s) attempt %s lost its lease before it failed; its failure is dropped",
-                        ctx.job.id, ctx.job.kind, ctx.job.attempts)
+            _store._lost_lease(ctx.job, "failure")
             return
+    _run_failure_hook(ctx, spec, details)
+
+
+def _run_failure_hook(ctx: JobContext, spec: JobSpec, details: dict) -> None:
     if spec.on_failure:
         try:
             spec.on_failure(ctx, details)
         except Exception:  # noqa: BLE001
             log.exception("failure hook of job %s failed", ctx.job.id)
 
+
+def sweep(container) -> tuple[list[str], list[str]]:
+    """Requeues running jobs whose worker vanished; fails those out of attempts and runs their
+    kind's failure hook, as a run failing for good would: a document of a dead job must not stay
+    "pending". Answers (requeued ids, failed ids)."""
+    _load_handlers()
+    requeued, failed = _store.sweep(container.db)
+    for job_id in failed:
+        with container.db.read() as conn:
+            row = _store.get_job(conn, job_id)
+        spec = HANDLERS.get(row["kind"])
+        if spec is not None:
+            _run_failure_hook(JobContext(container, Job.from_row(row)), spec,
+                              {"message": row["last_error"], "attempts": row["attempts"]})
+    return requeued, failed

@@ -89,9 +89,10 @@ class EmbeddedRunner:
                 wakeup.clear()
 
     def _sweeper(self) -> None:
+        from ._execute import sweep
         while not self._stop.wait(self.sweep_every):
             try:
-                requeued, failed = _store.sweep(self.container.db)
+                requeued, failed = sweep(self.container)
                 if requeued or failed:
                     log.warning("sweeper requeued %s and failed %s stuck jobs", len(requeued), len(failed))
                     self.container.queue.wakeup.set()
@@ -102,9 +103,10 @@ class EmbeddedRunner:
 
 def run_sweeper_forever(container, every: float, stop: threading.Event) -> None:
     """For `recouvre worker`: requeue stuck jobs and hand them to Celery again."""
+    from ._execute import sweep
     while not stop.wait(every):
         try:
-            requeued, _ = _store.sweep(container.db)
+            requeued, _ = sweep(container)
             for jid in requeued:
                 container.queue.dispatch(jid)
             with container.db.read() as conn:   # jobs whose wake-up message was lost

@@ -7,8 +7,9 @@ archives twice).
 
 The lease token is the attempt number: `claim` increments it as it leases the job. A worker
 that stalled past its lease may wake up after the job was requeued (and perhaps claimed
-again); its outcome (`complete`, `retry_or_fail`, `fail` with `attempt`) then matches no
-running row of that attempt and is dropped with a log line, so it cannot overwrite the new run.
+again); its outcome (`complete`, `retry_or_fail`, `fail`) and its checkpoints
+(`save_checkpoint`) then match no running row of that attempt and are dropped with a log line,
+so they cannot overwrite the new run.
 """
 from __future__ import annotations
 
@@ -26,8 +27,11 @@ from persistence.tables import jobs
 
 log = logging.getLogger("recouvre.jobs")
 
-__all__ = ["Job", "enqueue", "claim", "complete", "retry_or_fail", "fail", "sweep", "get_job", "save_checkpoint",
-           "utcnow", "runnable_ids"]
+__all__ = ["Job", "LeaseLost", "enqueue", "claim", "complete", "retry_or_fail", "fail", "sweep", "get_job",
+           "save_checkpoint", "utcnow", "runnable_ids"]
+
+class LeaseLost(Exception):
+    """This run no longer holds its job's lease: whatever it still wanted to record is dropped."""
 
 
 def utcnow() -> dt.datetime:
@@ -91,12 +95,18 @@ def claim(db: Database, *, job_id: str | None = None,
         return Job.from_row(row)
 
 
-def save_checkpoint(db: Database, job_id: str, name: str, value: Any) -> None:
+def save_checkpoint(db: Database, job: Job, name: str, value: Any) -> None:
+    """Commits one step's output for this run; raises LeaseLost (nothing written) once the run
+    has lost its lease, so a stalled run cannot overwrite the checkpoints of the one after it."""
     with db.write() as conn:
-        row = conn.execute(select(jobs.c.checkpoints).where(jobs.c.id == job_id).with_for_update()).first()
+        row = conn.execute(select(jobs.c.checkpoints).where(_leased(job.id, job.attempts)).with_for_update()).first()
+        if row is None:
+            _lost_lease(job, f"checkpoint {name!r}")
+            raise LeaseLost(f"job {job.id} attempt {job.attempts} lost its lease")
         checkpoints = dict(row.checkpoints or {})
         checkpoints[name] = value
-        conn.execute(update(jobs).where(jobs.c.id == job_id).values(checkpoints=checkpoints, updated_at=utcnow()))
+        conn.execute(update(jobs).where(_leased(job.id, job.attempts)).values(
+            checkpoints=checkpoints, updated_at=utcnow()))
 
 
 def _leased(job_id: str, attempt: int):
@@ -121,11 +131,10 @@ def complete(conn: Connection, job: Job, result: Mapping[str, Any] | None) -> bo
     return True
 
 
-def fail(conn: Connection, job_id: str, error: str, *, attempt: int | None = None) -> bool:
-    """Fails the job for good; with `attempt`, only while that run still holds the lease."""
+def fail(conn: Connection, job_id: str, error: str, *, attempt: int) -> bool:
+    """Fails the job for good, only while its `attempt`-th run still holds the lease."""
     moment = utcnow()
-    where = _leased(job_id, attempt) if attempt is not None else jobs.c.id == job_id
-    done = conn.execute(update(jobs).where(where).values(
+    done = conn.execute(update(jobs).where(_leased(job_id, attempt)).values(
         status="failed", last_error=error[:4000], lease_until=None, updated_at=moment, finished_at=moment))
     return done.rowcount == 1
 
@@ -151,7 +160,8 @@ def retry_or_fail(db: Database, job: Job, error: str, backoff: float) -> Literal
 def sweep(db: Database) -> tuple[list[str], list[str]]:
     """Requeues running jobs whose worker vanished; fails those out of attempts.
 
-    Answers (requeued ids, failed ids) so the caller can re-dispatch the requeued ones.
+    Answers (requeued ids, failed ids) so the caller can re-dispatch the requeued ones and run
+    the failed ones' failure hooks (`jobs.sweep` does both).
     """
     moment = utcnow()
     with db.write() as conn:
@@ -162,10 +172,9 @@ def sweep(db: Database) -> tuple[list[str], list[str]]:
             if attempts >= max_attempts:
                 if fail(conn, jid, f"worker lost {attempts} times", attempt=attempts):
                     failed.append(jid)
-            else:
-                conn.execute(update(jobs).where(jobs.c.id == jid, jobs.c.status == "running").values(
+            elif conn.execute(update(jobs).where(_leased(jid, attempts)).values(
                     status="queued", lease_until=None, run_after=moment, updated_at=moment,
-                    last_error="worker lost; requeued by the sweeper"))
+                    last_error="worker lost; requeued by the sweeper")).rowcount == 1:
                 requeued.append(jid)
     return requeued, failed
 

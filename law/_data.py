@@ -3,10 +3,37 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import unicodedata
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 DATA_DIR = Path(__file__).parent / "data"
+
+
+class _Versioned(Protocol):
+    @property
+    def effective_from(self) -> dt.date | None: ...
+
+
+V = TypeVar("V", bound=_Versioned)
+
+
+def in_force(versions: Iterable[V], on: dt.date | None) -> V | None:
+    """The version of a row in force on `on` (the latest when `on` is None); None if none is yet.
+
+    A version without `effective_from` has been in force for as far back as the data goes.
+    """
+    ordered = sorted(versions, key=lambda v: v.effective_from or dt.date.min)
+    if on is not None:
+        ordered = [v for v in ordered if (v.effective_from or dt.date.min) <= on]
+    return ordered[-1] if ordered else None
+
+
+def fold(text: str) -> str:
+    """Without accents or case, so that « Société » and « SOCIETE » compare equal."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
 
 def read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:

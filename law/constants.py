@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from ._data import DATA_DIR, parse_bool, parse_date, read_rows, require_source
+from ._data import DATA_DIR, in_force, parse_bool, parse_date, read_rows, require_source
 
 __all__ = ["LegalConstant", "legal_constant", "legal_constants"]
 
@@ -50,14 +50,10 @@ def legal_constants() -> tuple[LegalConstant, ...]:
 
 @lru_cache(maxsize=512)
 def _in_force(key: str, on: dt.date | None) -> LegalConstant | None:
-    versions = sorted((c for c in legal_constants() if c.key == key),
-                      key=lambda c: c.effective_from or dt.date.min)
+    versions = [c for c in legal_constants() if c.key == key]
     if not versions:
         raise KeyError(f"unknown legal constant {key!r}")
-    if on is None:
-        return versions[-1]
-    applicable = [c for c in versions if (c.effective_from or dt.date.min) <= on]
-    return applicable[-1] if applicable else None
+    return in_force(versions, on)
 
 
 def legal_constant(key: str, on: dt.date | None = None) -> LegalConstant | None:

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
 from casefiles.model import CaseFile
 
-from ._data import DATA_DIR, parse_bool, parse_date, read_rows, require_source
-from .calendar import region_for_postal_code
+from ._data import DATA_DIR, fold, in_force, parse_bool, parse_date, read_rows, require_source
+from .deadlines import debtor_region
 
 __all__ = ["LegalForm", "PartyStanding", "Court", "legal_forms", "find_legal_form", "party_standing",
            "injunction_court"]
@@ -54,9 +53,8 @@ class CourtRow:
 
 def _key(text: str) -> str:
     """« S.A.R.L. », « sarl », « Société à responsabilité limitée » compare equal to their row."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    ascii_text = re.sub(r"[.\u2019']", "", ascii_text.replace("-", " "))
-    return " ".join(ascii_text.upper().split())
+    bare = re.sub(r"[.\u2019']", "", fold(text).replace("-", " "))
+    return " ".join(bare.upper().split())
 
 
 @lru_cache(maxsize=1)
@@ -90,9 +88,7 @@ def _courts() -> tuple[CourtRow, ...]:
 
 
 def _in_force(code: str, on: dt.date) -> LegalForm | None:
-    versions = sorted((f for f in legal_forms() if f.code == code), key=lambda f: f.effective_from or dt.date.min)
-    applicable = [f for f in versions if (f.effective_from or dt.date.min) <= on]
-    return applicable[-1] if applicable else None
+    return in_force((f for f in legal_forms() if f.code == code), on)
 
 
 @lru_cache(maxsize=1)
@@ -180,8 +176,7 @@ def injunction_court(case: CaseFile, on: dt.date) -> Court:
                  "commerçant ni société commerciale" for role, p, s in standings if s.nature == "civil"]
         checks.append("Parties toutes deux professionnelles, mais " + " et ".join(civil)
                       + " : la requête relève du tribunal judiciaire, non du tribunal de commerce (C. com. L721-3).")
-    address = case.debtor.address
-    region = region_for_postal_code(address.postal_code) if address.country == "FR" else "national"
+    region = debtor_region(case)
     row = _court_row(region, "commercial" if commercial else "civil")
     if commercial and row.region != "national":
         checks.append("Débiteur en Alsace-Moselle : les affaires commerciales y relèvent de la chambre commerciale "

@@ -35,16 +35,23 @@ class Deadline:
 
 
 def debtor_region(case: CaseFile) -> Region:
+    """Whose holidays apply: Alsace-Moselle's only for a French address there (68159 is also Mannheim)."""
     address = case.debtor.address
     return region_for_postal_code(address.postal_code) if address.country == "FR" else "national"
 
 
-def payment_deadline(effective_date: dt.date, payment_days: int, postal_code: str | None) -> dt.date:
+def payment_deadline(effective_date: dt.date, payment_days: int, postal_code: str | None = None, *,
+                     region: Region | None = None) -> dt.date:
     """Last day to pay after a mise en demeure taking effect on `effective_date` (CPC 641/642
-    applied by analogy, with the holidays of the debtor's region)."""
+    applied by analogy, with the holidays of the debtor's region).
+
+    `region` is the debtor's (`debtor_region`: a foreign debtor is "national"); without it a
+    `postal_code` is read as a French one.
+    """
     if payment_days < 0:
         raise ValueError("payment_days must not be negative")
-    return procedural_deadline(effective_date, days=payment_days, region=region_for_postal_code(postal_code))
+    return procedural_deadline(effective_date, days=payment_days,
+                               region=region if region is not None else region_for_postal_code(postal_code))
 
 
 def ip_signification_deadline(ordonnance_date: dt.date, region: Region) -> tuple[dt.date, int]:
@@ -92,7 +99,7 @@ def case_deadlines(case: CaseFile, today: dt.date, *, notices: Iterable[tuple[dt
             + _NOT_INTERRUPTED + _expired(end, today),
             inv.number))
     for effective, days in notices:
-        end = procedural_deadline(effective, days=days, region=region)
+        end = payment_deadline(effective, days, region=region)
         out.append(Deadline(
             "payment_deadline", end,
             f"Mise en demeure du {effective.isoformat()} : {days} jours (CPC 641 et 642 par analogie, "

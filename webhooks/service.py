@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from itertools import groupby
 from typing import Annotated, Any, Literal
 
 import requests
@@ -115,6 +116,7 @@ def emit(conn: Connection, tenant_id: str, type_: str, data: Mapping[str, Any], 
     if deferred is not None:
         deferred.append((tenant_id, type_, dict(data), eid))
         return eid, []
+    _lock_tenant_feed(conn, tenant_id)
     return _insert_event(conn, tenant_id, type_, data, eid)
 
 
@@ -131,10 +133,11 @@ def emitting_at_end(conn: Connection) -> Iterator[None]:
         yield
     finally:
         conn.info.pop(_DEFERRED, None)
-    for tenant_id in sorted({p[0] for p in pending}):
-        for t, type_, data, eid in pending:
-            if t == tenant_id:
-                _insert_event(conn, tenant_id, type_, data, eid)
+    # A stable sort: each tenant's events keep the order they were emitted in.
+    for tenant_id, events in groupby(sorted(pending, key=lambda p: p[0]), key=lambda p: p[0]):
+        _lock_tenant_feed(conn, tenant_id)
+        for _, type_, data, eid in events:
+            _insert_event(conn, tenant_id, type_, data, eid)
 
 
 def _lock_tenant_feed(conn: Connection, tenant_id: str) -> None:
@@ -143,7 +146,7 @@ def _lock_tenant_feed(conn: Connection, tenant_id: str) -> None:
 
 def _insert_event(conn: Connection, tenant_id: str, type_: str, data: Mapping[str, Any],
                   eid: str) -> tuple[str, list[str]]:
-    _lock_tenant_feed(conn, tenant_id)
+    """Writes one event and its deliveries; the caller holds the tenant's feed lock."""
     if conn.execute(select(outbound_events.c.id).where(outbound_events.c.id == eid)).first():
         return eid, []
     moment = _now()

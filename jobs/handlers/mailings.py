@@ -1,6 +1,5 @@
 """Registered-mail jobs: packets built ahead of printing; passed deadlines announced once each."""
 from casefiles.errors import InvalidInput
-from delivery import AddressFormatError, TrackingNumberError
 from delivery import service as mail
 from documents import paris_today
 
@@ -16,13 +15,10 @@ def build_packet(ctx: JobContext) -> dict:
     is a permanent failure: retrying cannot change the case.
     """
     try:
-        with ctx.container.db.write() as conn:
-            _, key = mail.packet_pdf(conn, ctx.container, ctx.job.tenant_id, ctx.payload["mailing_id"])
-    except InvalidInput as exc:
+        _, key = mail.packet_pdf(ctx.container, ctx.job.tenant_id, ctx.payload["mailing_id"])
+    except InvalidInput as exc:     # packet_pdf turns address and tracking-number faults into this
         raise PermanentError(exc.detail, step="packet",
                              errors=[{"pointer": e.pointer, "detail": e.message} for e in exc.errors]) from None
-    except (AddressFormatError, TrackingNumberError) as exc:
-        raise PermanentError(str(exc), step="packet") from None
     return {"archive_key": key}
 
 

@@ -7,6 +7,7 @@ def test_public_surface_is_curated():
     assert set(delivery.__all__) == {
         "AddressBlock",
         "AddressFormatError",
+        "Annex",
         "BatchItem",
         "CsvError",
         "CsvImport",
@@ -69,6 +70,7 @@ def test_contract_signatures():
         "service",
         "reference",
     ]
+    assert list(delivery.Annex._fields) == ["data", "media_type"]
     assert list(delivery.BatchItem._fields) == [
         "mailing_id",
         "tracking_number",

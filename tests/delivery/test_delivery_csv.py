@@ -168,3 +168,22 @@ def test_unicode_digits_are_refused_in_numbers_and_dates():
     assert result.rows == []
     assert [(e.line, e.column) for e in result.errors] == [
         (2, "tracking_number"), (3, "date"), (4, "date"), (5, "date")]
+
+
+def test_a_control_character_refuses_its_line_only():
+    text = ("tracking_number;event;date;note\n"
+            "RA473124829FR;DI1\x00;2026-03-05;\n"
+            "RR123456785FR;DI1;2026-03-05;a\x1bb\n"
+            "RA473124829FR;AG1;2026-03-04;tab\tok\n")
+    result = parse_tracking_csv(text)
+    assert [(e.line, e.column) for e in result.errors] == [(2, "event"), (3, None)]
+    assert all(e.message_fr.startswith("caractère de contrôle interdit") for e in result.errors)
+    assert [r.line for r in result.rows] == [4]
+    lone = parse_tracking_csv("tracking_number;event;date\nRA473124829FR;DI1;2026-03-05\ud800\n")
+    assert [(e.line, e.column) for e in lone.errors] == [(2, "date")] and lone.rows == []
+
+
+@pytest.mark.parametrize("header", ["Tracking-Number;EVENT;Date", "tracking number;event;date"])
+def test_our_column_names_compare_like_the_aliases(header):
+    result = parse_tracking_csv(f"{header}\nRA473124829FR;DI1;2026-03-05\n")
+    assert result.errors == [] and [r.tracking_number for r in result.rows] == ["RA473124829FR"]

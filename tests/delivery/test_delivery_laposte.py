@@ -181,6 +181,12 @@ class TestLaPosteSuivi:
     def test_empty_event_list(self):
         assert self.provider.parse_webhook(suivi([])) == []
 
+    def test_a_body_parsed_by_the_caller_gives_the_same_events(self):
+        body = suivi([{"code": "AG1", "date": "2026-03-04T11:00:00+01:00", "label": "Avisé"}])
+        assert self.provider.parse_document(json.loads(body)) == self.provider.parse_webhook(body)
+        with pytest.raises(WebhookPayloadError):
+            self.provider.parse_document([])
+
 
 class TestPaper:
     def test_has_no_webhook(self):
@@ -188,6 +194,8 @@ class TestPaper:
         assert isinstance(provider, RegisteredMailProvider) and provider.name == "paper"
         with pytest.raises(ProviderError):
             provider.parse_webhook(b"{}")
+        with pytest.raises(ProviderError):
+            provider.parse_document({})
 
 
 def test_provider_event_fields():

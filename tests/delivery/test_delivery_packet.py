@@ -13,12 +13,17 @@ from pypdf import PdfReader
 from delivery import (
     RECIPIENT_ORIGIN_MM,
     WINDOW_ALWAYS_VISIBLE_MM,
+    Annex,
     BatchItem,
     TrackingNumberError,
     build_address_sheet,
     build_packet,
     build_print_batch,
 )
+
+def pdf_annex(data: bytes) -> Annex:
+    return Annex(data, "application/pdf")
+
 
 # Everything the DL window may show, whatever the sheet's play in the envelope.
 WINDOW_MAY_SHOW_MM = (90.0, 39.0, 200.0, 95.0)
@@ -160,7 +165,7 @@ class TestPacket:
         packet = build_packet(
             sheet,
             pdfa_pdf("LETTRE p1", "LETTRE p2"),
-            [pdfa_pdf("PIECE UN"), pdfa_pdf("PIECE DEUX")],
+            [pdf_annex(pdfa_pdf("PIECE UN")), pdf_annex(pdfa_pdf("PIECE DEUX"))],
         )
         reader = PdfReader(io.BytesIO(packet))
         texts = [page.extract_text() for page in reader.pages]
@@ -173,14 +178,25 @@ class TestPacket:
             "Pièce n°2",
         ]
 
+    def test_an_annex_is_read_as_its_media_type_says_not_by_its_first_bytes(self, sheet):
+        # A PDF may carry bytes before its header (the format allows up to 1024): still a PDF.
+        prefixed = b"\xef\xbb\xbf" + pdfa_pdf("PIECE AVEC PREAMBULE")
+        packet = build_packet(sheet, pdfa_pdf("LETTRE"), [pdf_annex(prefixed)])
+        reader = PdfReader(io.BytesIO(packet))
+        assert len(reader.pages) == 3 and "PIECE AVEC PREAMBULE" in reader.pages[2].extract_text()
+        with pytest.raises(ValueError, match="image"):      # a PDF said to be an image is no image
+            build_packet(sheet, pdfa_pdf("LETTRE"), [Annex(pdfa_pdf("PIECE"), "image/png")])
+        with pytest.raises(ValueError, match="text/plain"):
+            build_packet(sheet, pdfa_pdf("LETTRE"), [Annex(b"%PDF- not really", "text/plain")])
+
     def test_pdfa_claim_survives_when_every_part_is_pdfa(self, sheet):
-        packet = build_packet(sheet, pdfa_pdf("LETTRE"), [pdfa_pdf("PIECE")])
+        packet = build_packet(sheet, pdfa_pdf("LETTRE"), [pdf_annex(pdfa_pdf("PIECE"))])
         assert "<pdfaid:part>2</pdfaid:part>" in poppler("pdfinfo", packet, "-meta")
         assert "/OutputIntents" in PdfReader(io.BytesIO(packet)).root_object
         assert all(row[-5] == "yes" for row in fonts_table(packet))
 
     def test_pdfa_claim_is_withdrawn_for_a_non_pdfa_annex(self, sheet):
-        packet = build_packet(sheet, pdfa_pdf("LETTRE"), [draw_pdf("SCAN")])
+        packet = build_packet(sheet, pdfa_pdf("LETTRE"), [pdf_annex(draw_pdf("SCAN"))])
         meta = poppler("pdfinfo", packet, "-meta")
         assert "pdfaid" not in meta and "<dc:title>" in meta
 
@@ -278,7 +294,7 @@ class TestPrintBatch:
         )
         reader = PdfReader(io.BytesIO(pdf))
         assert len(reader.pages) == 2
-        packet = build_packet(sheet, letter, [letter])
+        packet = build_packet(sheet, letter, [pdf_annex(letter)])
         reader = PdfReader(
             io.BytesIO(build_print_batch([("m", None, "X", "75001", "PARIS", "R1", packet)])[0])
         )

@@ -223,25 +223,40 @@ class TestProviderHooks:
             {"code": "AG1", "date": "2026-03-05T10:12:00+01:00", "label": "En attente d'être retiré au guichet"},
             {"code": "PC1", "date": "2026-03-02T16:00:00+01:00", "label": "Pris en charge"}]}}).encode()
         r = self._post(hooked, body)
-        assert r.status_code == 200 and r.json == {"status": "accepted", "applied": 2, "unknown_tracking_numbers": 0}
+        assert r.status_code == 200 and r.json == {"status": "accepted", "applied": 2, "unknown_tracking_numbers": 0,
+                                                   "conflicts": 0}
         assert self._post(hooked, body).json["status"] == "duplicate"
         got = tenant.clerk.get(f"/v1/mailings/{m['id']}").json
         assert got["status"] == "presented" and got["effective_date"] == "2026-03-05" and len(got["events"]) == 2
 
-    def test_an_event_id_resent_with_other_content_is_a_conflict(self, hooked, tenant, mise_en_demeure):
+    def test_an_event_id_resent_with_other_content_is_skipped_and_the_rest_applies(self, hooked, tenant,
+                                                                                  mise_en_demeure):
+        """La Poste pushes the whole history each time; an ND1 reworded must not block what follows."""
         case, doc = mise_en_demeure
         serial = f"{uuid.uuid4().int % 10**8:08d}"
         number = f"RA{serial}{s10_check_digit(serial)}FR"
         m = _mailing(tenant, case, doc, tracking_number=number)
+        deposit = {"code": "PC1", "date": "2026-03-02T16:00:00+01:00", "label": "Pris en charge"}
+        nd1 = {"code": "ND1", "date": "2026-03-05T10:12:00+01:00"}
 
-        def body(label):
-            return json.dumps({"shipment": {"idShip": number, "event": [
-                {"code": "ND1", "date": "2026-03-05T10:12:00+01:00", "label": label}]}}).encode()
-        assert self._post(hooked, body("Non distribuable")).json["applied"] == 1
-        r = self._post(hooked, body("Refusé par le destinataire"))       # same Suivi id, another outcome
-        assert r.status_code == 409 and r.headers["Content-Type"].startswith("application/problem+json")
+        def body(*scans):
+            return json.dumps({"shipment": {"idShip": number, "event": list(scans)}}).encode()
+        first = self._post(hooked, body(deposit, {**nd1, "label": "Non distribuable"}))
+        assert first.json == {"status": "accepted", "applied": 2, "unknown_tracking_numbers": 0, "conflicts": 0}
+        presented = {"code": "AG1", "date": "2026-03-04T09:00:00+01:00", "label": "En attente d'être retiré"}
+        later = body(deposit, presented, {**nd1, "label": "Refusé par le destinataire"})  # same Suivi id
+        r = self._post(hooked, later)
+        assert r.status_code == 200, r.json
+        assert r.json == {"status": "accepted", "applied": 2, "unknown_tracking_numbers": 0, "conflicts": 1}
+        assert self._post(hooked, later).json["status"] == "duplicate"       # the delivery itself was kept
         got = tenant.clerk.get(f"/v1/mailings/{m['id']}").json
-        assert [e["type"] for e in got["events"]] == ["addressee_unknown"]
+        assert [e["type"] for e in got["events"]] == ["deposited", "first_presented", "addressee_unknown"]
+        assert got["effective_date"] is None and got["status"] == "addressee_unknown"
+        again = self._post(hooked, body(deposit, presented, {**nd1, "label": "Refusé par le destinataire"},
+                                        {"code": "RE1", "date": "2026-03-09T10:00:00+01:00",
+                                         "label": "Retourné à l'expéditeur"}))
+        assert again.json["conflicts"] == 1 and again.json["applied"] == 3
+        assert [e["type"] for e in tenant.clerk.get(f"/v1/mailings/{m['id']}").json["events"]][-1] == "returned"
 
     def test_a_signed_payload_with_a_control_character_is_refused_not_a_500(self, hooked, tenant, mise_en_demeure):
         case, doc = mise_en_demeure
@@ -251,6 +266,11 @@ class TestProviderHooks:
         r = self._post(hooked, body)
         assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/shipment/event/0/label"
         assert tenant.clerk.get(f"/v1/mailings/{m['id']}").json["events"] == []
+
+    def test_a_signed_body_that_is_not_utf8_json_is_a_400_problem(self, hooked, tenant):
+        for body in ('{"shipment": {"idShip": "RA473124829FR", "event": []}}'.encode("utf-16"), b"{not json"):
+            r = self._post(hooked, body)
+            assert _is_problem(r, 400) and r.json["title"] == "Malformed JSON", (body, r.json)
 
     def test_bad_or_stale_signatures_are_refused(self, hooked, tenant):
         body = b'{"shipment": {"idShip": "RA473124829FR", "event": []}}'
@@ -274,10 +294,16 @@ def test_passed_deadline_is_announced_once(tenant, container, mise_en_demeure):
     assert reached[0]["data"]["date"] == deadline and reached[0]["data"]["case_id"] == case["id"]
 
 
-def test_a_csv_with_a_control_character_is_refused_whole(tenant):
+def test_a_csv_line_with_a_control_character_is_rejected_and_the_others_kept(tenant, mise_en_demeure):
+    case, doc = mise_en_demeure
+    m = _mailing(tenant, case, doc, tracking_number="RA473124829FR")
     r = tenant.clerk.post("/v1/mailings/tracking-import", data="tracking_number,event,date\nRA473124829FR,DI1\x00,"
-                          "2026-03-05\n".encode(), headers={"Content-Type": "text/csv"})
-    assert r.status_code == 422 and r.headers["Content-Type"].startswith("application/problem+json")
+                          "2026-03-06\nRA473124829FR,AG1,2026-03-05\n".encode(), headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.json
+    (rejected,) = r.json["rejected"]
+    assert rejected["line"] == 2 and rejected["message"].startswith("caractère de contrôle interdit")
+    assert [a["line"] for a in r.json["accepted"]] == [3]
+    assert [e["type"] for e in tenant.clerk.get(f"/v1/mailings/{m['id']}").json["events"]] == ["first_presented"]
 
 
 def test_csv_without_its_header_is_refused_whole(tenant):
@@ -589,3 +615,231 @@ class TestReceiptScans:
         assert payload["sha256"] == r.json["evidence"]["sha256"] and payload["archive_key"]
         assert "version_id" in payload and payload["version_id"] == container.archive.head(
             payload["archive_key"]).version_id
+
+
+# --- review round: conflicts per event, packets outside write transactions, one query per list ----------
+
+def _unique_number() -> str:
+    serial = f"{uuid.uuid4().int % 10**8:08d}"      # a number no other test's mailing carries
+    return f"RA{serial}{s10_check_digit(serial)}FR"
+
+
+class _Statements:
+    """The SQL statements the service sends while the block runs."""
+
+    def __init__(self, engine):
+        self.engine, self.seen = engine, []
+
+    def _record(self, conn, cursor, statement, *args):
+        self.seen.append(" ".join(statement.split()))
+
+    def __enter__(self):
+        from sqlalchemy import event
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def count(self, fragment: str) -> int:
+        return sum(fragment in s for s in self.seen)
+
+
+class TestReceiptScanned:
+    def test_every_mailing_dict_says_whether_a_receipt_is_scanned_and_lists_it(self, tenant, container,
+                                                                             mise_en_demeure, other_tenant):
+        from casefiles.errors import NotFound
+        from delivery import service as mail
+        case, doc = mise_en_demeure
+        scanned, plain = _mailing(tenant, case, doc), _mailing(tenant, case, doc)
+        assert scanned["receipt_scanned"] is False
+        up = tenant.clerk.post(f"/v1/mailings/{scanned['id']}/receipt", data={"file": (io.BytesIO(PNG), "ar.png")},
+                               content_type="multipart/form-data")
+        assert up.status_code == 201 and up.json["mailing"]["receipt_scanned"] is True
+        assert tenant.clerk.get(f"/v1/mailings/{scanned['id']}").json["receipt_scanned"] is True
+        listed = {m["id"]: m["receipt_scanned"]
+                  for m in tenant.clerk.get(f"/v1/mailings?case_id={case['id']}").json["items"]}
+        assert listed == {scanned["id"]: True, plain["id"]: False}
+        with container.db.read() as conn:
+            (scan,) = mail.receipt_scans(conn, tenant.id, scanned["id"])
+            assert mail.receipt_scans(conn, tenant.id, plain["id"]) == []
+            with pytest.raises(NotFound):
+                mail.receipt_scans(conn, other_tenant.id, scanned["id"])
+        ev = up.json["evidence"]
+        assert scan == {"id": ev["id"], "filename": "ar.png", "media_type": "image/png", "size": len(PNG),
+                        "sha256": ev["sha256"], "archive_key": ev["archive_key"],
+                        "version_id": container.archive.head(ev["archive_key"]).version_id,
+                        "created_at": ev["created_at"]}
+        assert container.archive.get(scan["archive_key"], version_id=scan["version_id"],
+                                     expected_sha256=scan["sha256"]) == PNG
+
+    def test_the_queue_reads_the_receipt_scans_in_its_own_query(self, tenant, container, mise_en_demeure):
+        from delivery import service as mail
+        case, doc = mise_en_demeure
+        for _ in range(3):
+            _mailing(tenant, case, doc)
+        with _Statements(container.db.engine) as sql, container.db.read() as conn:
+            assert len(mail.list_mailings(conn, tenant.id, case_id=case["id"])) == 3
+        assert sql.count("FROM evidence") == 1, sql.seen
+
+
+class TestQueueArguments:
+    @pytest.mark.parametrize("value", ["+5", " 5", "٥", "1_0", "-1", "3651", "x"])
+    def test_older_than_days_is_ascii_digits_in_range(self, tenant, value):
+        r = tenant.clerk.get("/v1/mailings", query_string={"older_than_days": value})
+        assert _is_problem(r, 422) and [e["pointer"] for e in r.json["errors"]] == ["/older_than_days"], value
+
+
+class TestFormalNoticeQueries:
+    def test_a_relance_does_not_look_for_the_earliest_mise_en_demeure(self, tenant, container, mise_en_demeure):
+        from delivery import service as mail
+        case, _ = mise_en_demeure
+        relance = generate(tenant, container, case["id"], "relance", as_of="2026-03-01")
+        assert relance["status"] == "ready", relance.get("error")
+        m = _mailing(tenant, case, relance)
+        with _Statements(container.db.engine) as sql, container.db.write() as conn:
+            got = mail.record_event(conn, tenant.id, "clerk", m["id"], type="first_presented",
+                                    at=dt.datetime(2026, 3, 5, 10, tzinfo=dt.timezone.utc))
+        assert got["effective_date"] == "2026-03-05"
+        assert sql.count("JOIN documents") == 0 and sql.count("SELECT documents.kind") == 1, sql.seen
+        assert tenant.clerk.get(f"/v1/cases/{case['id']}").json.get("formal_notice_date") is None
+
+    def test_a_mise_en_demeure_looks_its_kind_up_once(self, tenant, container, mise_en_demeure):
+        from delivery import service as mail
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc)
+        _event(tenant, m["id"], "first_presented", "2026-03-05T10:00:00+01:00")
+        with _Statements(container.db.engine) as sql, container.db.write() as conn:   # NPAI: the date is cleared
+            mail.record_event(conn, tenant.id, "clerk", m["id"], type="addressee_unknown",
+                              at=dt.datetime(2026, 3, 6, 10, tzinfo=dt.timezone.utc))
+        assert sql.count("documents.kind") == 2, sql.seen      # the kind, then the earliest mise en demeure
+        assert tenant.clerk.get(f"/v1/cases/{case['id']}").json.get("formal_notice_date") is None
+
+
+def test_a_csv_line_refused_as_a_conflict_is_a_rejected_line(tenant, container, mise_en_demeure, monkeypatch):
+    from casefiles.errors import Conflict
+    from delivery import service as mail
+    case, doc = mise_en_demeure
+    number = _unique_number()
+    m = _mailing(tenant, case, doc, tracking_number=number)
+    real = mail.record_event
+
+    def record(conn, tenant_id, actor, mailing_id, **kw):
+        if kw["type"] == "refused":
+            raise Conflict("already recorded with another content")
+        return real(conn, tenant_id, actor, mailing_id, **kw)
+    monkeypatch.setattr(mail, "record_event", record)
+    r = tenant.clerk.post("/v1/mailings/tracking-import", headers={"Content-Type": "text/csv"},
+                          data=f"tracking_number;event;date\n{number};refusé;2026-03-06\n{number};AG1;2026-03-05\n")
+    assert r.status_code == 200, r.json
+    assert r.json["rejected"] == [{"line": 2, "column": "event", "message":
+                                   "événement contraire à un événement déjà enregistré pour cet envoi"}]
+    assert [a["line"] for a in r.json["accepted"]] == [3]
+    assert [e["type"] for e in tenant.clerk.get(f"/v1/mailings/{m['id']}").json["events"]] == ["first_presented"]
+
+
+class TestPacketBuilders:
+    def test_a_builder_that_loses_the_race_serves_and_keeps_the_winners_record(self, tenant, container,
+                                                                                mise_en_demeure, monkeypatch):
+        import hashlib
+
+        from delivery import service as mail
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc, tracking_number=_unique_number())
+        real_put = container.archive.put
+        winner = {}
+
+        def put(key, data, content_type, **kw):
+            if not winner:              # another builder gets there while this one was rendering
+                winner["loser's bytes"] = data
+                winner["pdf"], _ = mail.packet_pdf(container, tenant.id, m["id"], actor="other")
+            return real_put(key, data, content_type, **kw)
+        monkeypatch.setattr(container.archive, "put", put)
+        pdf, key = mail.packet_pdf(container, tenant.id, m["id"], actor="clerk")
+        assert pdf == winner["pdf"] and winner["loser's bytes"] != pdf      # refused by the write-once archive
+        (archived,) = _ledger(tenant, case["id"], "mailing.packet_archived")
+        assert archived["sha256"] == hashlib.sha256(pdf).hexdigest() and archived["archive_key"] == key
+        assert tenant.clerk.get(f"/v1/mailings/{m['id']}/pdf").data == pdf
+
+    def test_no_write_transaction_is_open_while_the_packet_is_built(self, tenant, container, mise_en_demeure,
+                                                                   monkeypatch):
+        from delivery import service as mail
+        case, doc = mise_en_demeure
+        m = _mailing(tenant, case, doc, tracking_number=_unique_number())
+        real_build = mail.build_packet
+        seen = []
+
+        def build(*args):
+            # Another writer gets through at once: a write transaction held around the build (SQLite's
+            # BEGIN IMMEDIATE, PostgreSQL's lock on the mailing row) would make it wait, then fail.
+            with container.db.write() as conn:
+                if not container.db.is_sqlite:
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+                mail.record_event(conn, tenant.id, "clerk", m["id"], type="deposited",
+                                  at=dt.datetime(2026, 3, 2, 15, tzinfo=dt.timezone.utc))
+            seen.append(True)
+            return real_build(*args)
+        monkeypatch.setattr(mail, "build_packet", build)
+        pdf, _ = mail.packet_pdf(container, tenant.id, m["id"])
+        assert seen and pdf.startswith(b"%PDF-")
+        assert tenant.clerk.get(f"/v1/mailings/{m['id']}").json["status"] == "deposited"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_batches_in_opposite_orders_and_imports_finish_without_deadlock(tenant, container, mise_en_demeure):
+    import threading
+
+    from delivery import ProviderEvent
+    from delivery import service as mail
+    case, doc = mise_en_demeure
+    m1, m2 = (_mailing(tenant, case, doc, tracking_number=_unique_number()) for _ in range(2))
+    start = threading.Barrier(4)
+    errors, batches = [], {}
+
+    def batch(name, ids):
+        try:
+            start.wait(30)
+            batches[name] = mail.print_batch(container, tenant.id, ids, actor="clerk")
+        except Exception as exc:  # noqa: BLE001 - a deadlock aborts one of them
+            errors.append((name, exc))
+
+    def imports():
+        try:
+            start.wait(30)
+            for day in range(2, 6):
+                with container.db.write() as conn:        # a clerk's CSV listing M2 before M1
+                    mail.import_tracking_csv(conn, tenant.id, "clerk", "tracking_number;event;date\n"
+                                             f"{m2['tracking_number']};PC1;2026-03-0{day}\n"
+                                             f"{m1['tracking_number']};PC1;2026-03-0{day}\n", dry_run=False)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(("import", exc))
+
+    def hooks():
+        try:
+            start.wait(30)
+            for day in range(2, 6):
+                with container.db.write() as conn:        # the provider, in the other order
+                    mail.apply_provider_events(conn, "laposte", [
+                        ProviderEvent(m["tracking_number"], "first_presented",
+                                      dt.datetime(2026, 3, day + 4, 9, tzinfo=dt.timezone.utc),
+                                      f"lp:{m['id']}:{day}", "AG1") for m in (m1, m2)][::-1])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(("hook", exc))
+
+    threads = [threading.Thread(target=batch, args=("a", [m1["id"], m2["id"]])),
+               threading.Thread(target=batch, args=("b", [m2["id"], m1["id"]])),
+               threading.Thread(target=imports), threading.Thread(target=hooks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert not any(t.is_alive() for t in threads) and not errors, errors
+    manifest_a, manifest_b = (batches[n][1].splitlines() for n in ("a", "b"))
+    assert [line.split(",")[1] for line in manifest_a[1:]] == [m1["id"], m2["id"]]
+    assert [line.split(",")[1] for line in manifest_b[1:]] == [m2["id"], m1["id"]]
+    archived = _ledger(tenant, case["id"], "mailing.packet_archived")
+    assert sorted(a["mailing_id"] for a in archived) == sorted([m1["id"], m2["id"]])   # each recorded once
+    for m in (m1, m2):
+        got = tenant.clerk.get(f"/v1/mailings/{m['id']}").json
+        assert len(got["events"]) == 8 and got["status"] == "presented"

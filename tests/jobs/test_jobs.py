@@ -131,13 +131,113 @@ def test_sweeper_requeues_a_job_whose_worker_vanished(container):
         jid = enqueue(conn, "diagnostics.sleep", {"seconds": 0, "marker": f"m-{uuid.uuid4()}"}, max_attempts=2)
         conn.execute(update(jobs_table).where(jobs_table.c.id == jid).values(
             status="running", attempts=1, lease_until=utcnow()))
-    requeued, failed = sweep(container.db)
+    requeued, failed = sweep(container)
     assert jid in requeued and _job(container, jid)["status"] == "queued"
     with container.db.write() as conn:
         conn.execute(update(jobs_table).where(jobs_table.c.id == jid).values(
             status="running", attempts=2, lease_until=utcnow()))
-    requeued, failed = sweep(container.db)
+    requeued, failed = sweep(container)
     assert jid in failed and _job(container, jid)["status"] == "failed"
+
+
+GAVE_UP: list[tuple[str, dict]] = []
+
+
+@handler("test.tsa_down", backoff_base=0.01, on_failure=lambda ctx, details: GAVE_UP.append((ctx.job.id, details)))
+def _tsa_down(ctx):
+    raise TransientError("TSA did not answer", step="timestamp", url="http://tsa.invalid")
+
+
+def test_transient_details_reach_the_failure_hook_when_retries_run_out(container):
+    with container.db.write() as conn:
+        jid = enqueue(conn, "test.tsa_down", {}, max_attempts=1)
+    assert execute(container, jid)
+    assert _job(container, jid)["status"] == "failed"
+    ((job_id, details),) = [g for g in GAVE_UP if g[0] == jid]
+    assert details["step"] == "timestamp" and details["url"] == "http://tsa.invalid"
+    assert details["message"] == "TransientError: TSA did not answer" and details["attempts"] == 1
+
+
+def _lose_worker(container, jid, attempts):
+    with container.db.write() as conn:
+        conn.execute(update(jobs_table).where(jobs_table.c.id == jid).values(
+            status="running", attempts=attempts, lease_until=utcnow() - dt.timedelta(seconds=1)))
+
+
+def test_the_sweeper_runs_the_failure_hook_of_a_job_it_gives_up(container):
+    with container.db.write() as conn:
+        jid = enqueue(conn, "test.tsa_down", {}, max_attempts=2)
+    _lose_worker(container, jid, 1)
+    assert sweep(container) == ([jid], [])
+    assert [g for g in GAVE_UP if g[0] == jid] == []        # requeued: not given up yet
+    _lose_worker(container, jid, 2)
+    assert sweep(container) == ([], [jid])
+    ((_, details),) = [g for g in GAVE_UP if g[0] == jid]
+    assert details == {"message": "worker lost 2 times", "attempts": 2}
+    assert sweep(container) == ([], [])                      # once
+
+
+def test_a_document_whose_worker_died_for_good_is_failed_not_left_pending(container, tenant, b2b_case):
+    case = tenant.integrator.post("/v1/cases", json=b2b_case).json
+    doc = tenant.lawyer.post(f"/v1/cases/{case['id']}/documents",
+                             json={"kind": "mise_en_demeure", "as_of": "2026-03-01"}).json
+    assert doc["status"] == "pending", doc
+    with container.db.read() as conn:
+        (jid,) = conn.execute(select(jobs_table.c.id).where(
+            jobs_table.c.kind == "document.generate",
+            jobs_table.c.payload["document_id"].as_string() == doc["id"])).scalars()
+        max_attempts = conn.execute(select(jobs_table.c.max_attempts).where(jobs_table.c.id == jid)).scalar()
+    _lose_worker(container, jid, max_attempts)
+    assert jid in sweep(container)[1]
+    got = tenant.lawyer.get(f"/v1/documents/{doc['id']}").json
+    assert got["status"] == "failed" and "worker lost" in got["error"]["message"], got
+    events = [e["type"] for e in tenant.lawyer.get(f"/v1/cases/{case['id']}/events").json["items"]]
+    assert "document.failed" in events
+
+
+def test_a_stalled_run_cannot_overwrite_the_checkpoints_of_the_new_run(container, caplog):
+    from jobs import JobContext, claim
+    from jobs._store import LeaseLost
+    with container.db.write() as conn:
+        jid = enqueue(conn, "test.checkpoints", {}, max_attempts=3)
+    stale = claim(container.db, job_id=jid)
+    _lose_worker(container, jid, 1)
+    assert sweep(container)[0] == [jid]
+    fresh = claim(container.db, job_id=jid)
+    JobContext(container, fresh).checkpoint("sign", lambda: "signed by the new run")
+    with caplog.at_level("WARNING", logger="recouvre.jobs"), pytest.raises(LeaseLost):
+        JobContext(container, stale).checkpoint("sign", lambda: "signed by the stalled run")
+    assert "lost its lease" in caplog.text
+    assert _job(container, jid)["checkpoints"] == {"sign": "signed by the new run"}
+
+
+def _stall_past_lease_and_get_claimed(ctx):
+    """The run stalls past its lease: the sweeper requeues the job and another worker claims it."""
+    from jobs import claim
+    with ctx.container.db.write() as conn:
+        conn.execute(update(jobs_table).where(jobs_table.c.id == ctx.job.id).values(
+            lease_until=utcnow() - dt.timedelta(seconds=1)))
+    assert ctx.job.id in sweep(ctx.container)[0]
+    return claim(ctx.container.db, job_id=ctx.job.id)
+
+
+@handler("test.stalls_then_checkpoints", lease_seconds=60)
+def _stalls_then_checkpoints(ctx):
+    assert _stall_past_lease_and_get_claimed(ctx) is not None
+    ctx.checkpoint("archived", lambda: "by the stalled run")
+    CALLS["after stalled checkpoint"] = CALLS.get("after stalled checkpoint", 0) + 1
+    return {"by": "the stalled run"}
+
+
+def test_a_run_stops_at_its_first_checkpoint_after_losing_its_lease(container, caplog):
+    CALLS.pop("after stalled checkpoint", None)
+    with container.db.write() as conn:
+        jid = enqueue(conn, "test.stalls_then_checkpoints", {}, max_attempts=3)
+    with caplog.at_level("WARNING", logger="recouvre.jobs"):
+        assert execute(container, jid)
+    row = _job(container, jid)
+    assert row["status"] == "running" and row["attempts"] == 2 and row["checkpoints"] == {}, dict(row)
+    assert "after stalled checkpoint" not in CALLS and "checkpoint 'archived'" in caplog.text
 
 
 def test_the_diagnostic_effect_counts_every_execution(container):
@@ -159,13 +259,7 @@ STOLEN: dict[str, object] = {}
 @handler("test.loses_lease", lease_seconds=60)
 def _loses_lease(ctx):
     """Stalls past its lease: the sweeper requeues the job and another worker claims it meanwhile."""
-    from jobs import claim
-    db = ctx.container.db
-    with db.write() as conn:
-        conn.execute(update(jobs_table).where(jobs_table.c.id == ctx.job.id).values(
-            lease_until=utcnow() - dt.timedelta(seconds=1)))
-    assert ctx.job.id in sweep(db)[0]
-    STOLEN[ctx.job.id] = claim(db, job_id=ctx.job.id)
+    STOLEN[ctx.job.id] = _stall_past_lease_and_get_claimed(ctx)
     if ctx.payload["outcome"] == "transient":
         raise TransientError("late answer")
     if ctx.payload["outcome"] == "permanent":

@@ -104,6 +104,24 @@ def test_payment_deadline_uses_the_debtors_region():
     assert payment_deadline(d("2025-12-11"), 15, None) == d("2025-12-26")
 
 
+def test_payment_deadline_takes_the_debtors_region_over_a_postcode():
+    from casefiles.model import CaseFile
+    from law.deadlines import debtor_region
+    data = make_case([inv("A", "2026-01-31", "10.00")], postal_code="68159").model_dump(mode="json")
+    data["debtor"]["address"].update(city="Mannheim", country="DE")
+    mannheim = CaseFile.model_validate(data)
+    region = debtor_region(mannheim)
+    # 26 March 2026 + 8 days = Good Friday 3 April: a working day outside Alsace-Moselle
+    assert region == "national" and payment_deadline(d("2026-03-26"), 8, region=region) == d("2026-04-03")
+    assert payment_deadline(d("2026-03-26"), 8, region="alsace_moselle") == d("2026-04-07")
+    with pytest.raises(ValueError):
+        payment_deadline(d("2026-03-26"), -1, region=region)
+    notices = case_deadlines(mannheim, d("2026-03-27"), notices=[(d("2026-03-26"), 8)])
+    assert [x.date for x in notices if x.kind == "payment_deadline"] == [d("2026-04-03")]
+    with pytest.raises(ValueError):
+        case_deadlines(mannheim, d("2026-03-27"), notices=[(d("2026-03-26"), -1)])
+
+
 def test_case_deadlines_for_the_b2b_fixture():
     case = load_fixture("case-b2b.json")   # debtor in Strasbourg (67): Alsace-Moselle holidays
     out = case_deadlines(case, d("2026-06-30"), notices=[(d("2025-11-26"), 30)], ordonnance_date=d("2026-03-03"))

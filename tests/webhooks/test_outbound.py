@@ -255,3 +255,22 @@ def test_deferred_emission_writes_at_the_end_and_nothing_on_failure(container, t
     with container.db.write() as conn:            # the pooled connection is not left deferring
         eid, _ = webhooks.emit(conn, tenant.id, "mailing.updated", {"n": 6})
         assert conn.execute(select(outbound_events.c.id).where(outbound_events.c.id == eid)).first()
+
+
+def test_deferred_emission_locks_each_tenant_once_and_keeps_the_emission_order(container, tenant, other_tenant):
+    from sqlalchemy import event
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+    event.listen(container.db.engine, "before_cursor_execute", record)
+    try:
+        with container.db.write() as conn, webhooks.emitting_at_end(conn):
+            ids = [webhooks.emit(conn, t.id, "mailing.updated", {"n": n})[0]
+                   for n, t in enumerate((tenant, other_tenant, tenant, tenant, other_tenant))]
+    finally:
+        event.remove(container.db.engine, "before_cursor_execute", record)
+    locks = [s for s in statements if s.startswith("SELECT tenants.id FROM tenants")]
+    assert len(locks) == 2, locks
+    assert [e["id"] for e in _feed(container, tenant)["items"]] == [ids[0], ids[2], ids[3]]
+    assert [e["id"] for e in _feed(container, other_tenant)["items"]] == [ids[1], ids[4]]
