@@ -180,17 +180,6 @@ class LocalArchive(ArchiveStore):
             legal_hold=bool(meta.get("legal_hold")),
         )
 
-    def presigned_url(
-        self,
-        key: str,
-        version_id: str | None = None,
-        expires: int = 300,
-        *,
-        filename: str | None = None,
-        content_type: str | None = None,
-    ) -> str | None:
-        return None
-
     def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
         with self._locked():
             self._meta(key, version_id)  # ObjectNotFound for unknown keys and versions

@@ -141,7 +141,6 @@ class ArchiveStore(ABC):
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
 
-    @abstractmethod
     def presigned_url(
         self,
         key: str,
@@ -151,8 +150,10 @@ class ArchiveStore(ABC):
         filename: str | None = None,
         content_type: str | None = None,
     ) -> str | None:
-        """A short-lived GET URL (None when the backend has none); ``filename`` and
-        ``content_type`` set the response's Content-Disposition and Content-Type."""
+        """A short-lived GET URL; ``filename`` and ``content_type`` set the response's
+        Content-Disposition and Content-Type. None here: a backend without such URLs (local
+        files) is downloaded through the service."""
+        return None
 
     @abstractmethod
     def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None: ...
