@@ -9,7 +9,7 @@ from pathlib import Path
 FONT = "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf"
 
 
-PDFA_XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+_PDFA_XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
   <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
@@ -18,13 +18,16 @@ PDFA_XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
   <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
    <dc:title><rdf:Alt><rdf:li xml:lang="x-default">Mise en demeure</rdf:li></rdf:Alt></dc:title>
   </rdf:Description>
- </rdf:RDF>
+{extra} </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>"""
 
 
-def make_letter(pages: int = 1) -> bytes:
-    """PDF/A-like letter: reportlab with an embedded TTF, XMP pdfaid claim added by pypdf."""
+def make_letter(pages: int = 1, *, extra_xmp: str = "") -> bytes:
+    """PDF/A-like letter: reportlab with an embedded TTF, XMP pdfaid claim added by pypdf.
+
+    ``extra_xmp``: further rdf:Description elements for the XMP packet.
+    """
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import DecodedStreamObject, NameObject
     from reportlab.lib.pagesizes import A4
@@ -51,7 +54,7 @@ def make_letter(pages: int = 1) -> bytes:
     c.save()
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buf.getvalue())))
     xmp = DecodedStreamObject()
-    xmp.set_data(PDFA_XMP.encode("utf-8"))
+    xmp.set_data(_PDFA_XMP.replace("{extra}", extra_xmp).encode("utf-8"))
     xmp.update(
         {NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")}
     )

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DecodedStreamObject, NameObject, TextStringObject
+from pypdf.generic import NameObject, TextStringObject
 
 from signing import SignerConfig, build_signer, validate_pdf
 from tests.conftest import need_tool
@@ -43,16 +43,8 @@ INFO_TO_XMP = {
 DATES = {"/CreationDate", "/ModDate"}
 
 CONVERTED = "2026-11-23T09:15:00+00:00"
-PDFA_XMP = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
- <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
-   <pdfaid:part>2</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance>
-  </rdf:Description>
-  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
-   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">Mise en demeure</rdf:li></rdf:Alt></dc:title>
-  </rdf:Description>
-  <rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
+# What LibreOffice adds to the pdfaid claim and the title (signing_helpers.make_letter).
+CONVERTER_XMP = f"""  <rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
    <pdf:Producer>LibreOffice 7.4</pdf:Producer>
   </rdf:Description>
   <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/">
@@ -61,18 +53,12 @@ PDFA_XMP = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
    <xmp:ModifyDate>{CONVERTED}</xmp:ModifyDate>
    <xmp:MetadataDate>{CONVERTED}</xmp:MetadataDate>
   </rdf:Description>
- </rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="w"?>"""
+"""
 
 
 def pdfa_letter() -> bytes:
     """A PDF/A-2b letter whose Info dictionary and XMP agree, as LibreOffice writes them."""
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_letter())))
-    xmp = DecodedStreamObject()
-    xmp.set_data(PDFA_XMP.encode("utf-8"))
-    xmp.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
-    writer.root_object[NameObject("/Metadata")] = writer._add_object(xmp)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_letter(extra_xmp=CONVERTER_XMP))))
     info = writer._info.get_object()
     info.clear()
     for key, value in {"/Title": "Mise en demeure", "/Producer": "LibreOffice 7.4", "/Creator": "Writer",
